@@ -1,0 +1,36 @@
+//===- Passes.h - hqdm conversion passes ------------------------*- C++ -*-===//
+//
+// This file declares the conversion passes out of the hqdm dialect and their
+// registration.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HQDM_CONVERSION_PASSES_H
+#define HQDM_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+class TypeConverter;
+class ConversionTarget;
+
+namespace hqdm {
+
+#define GEN_PASS_DECL
+#include "hqdm/Conversion/Passes.h.inc"
+
+/// Adds the patterns that lower every hqdm op to linalg/tensor/arith/math.
+void populateHqdmToLinalgPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "hqdm/Conversion/Passes.h.inc"
+
+} // namespace hqdm
+} // namespace mlir
+
+#endif // HQDM_CONVERSION_PASSES_H

@@ -1,0 +1,63 @@
+//===- Passes.td - hqdm conversion passes ------------------*- tablegen -*-===//
+//
+// This file declares the conversions out of the hqdm dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HQDM_CONVERSION_PASSES_TD
+#define HQDM_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertHqdmToLinalgPass : Pass<"convert-hqdm-to-linalg"> {
+  let summary = "Lower hqdm ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    The CPU reference semantics of every hqdm op, written as linalg-on-tensors
+    so that the rest of MLIR's CPU pipeline can bufferize and compile it. It is
+    the oracle that GPU kernels are compared against, so it follows the
+    numerics contract literally:
+
+    * quantizers divide by the scale, round half to even (`math.roundeven`),
+      add the zero point and clamp; a zero scale yields the zero point;
+    * `hqdm.hadamard` reshapes the rotated axis into `[blocks, K, 2, ..., 2]`
+      and applies one two-point butterfly per power-of-two factor and a dense
+      K x K product (the fast transform), then scales by `1/sqrt(B)`;
+    * `hqdm.qlinear` and `hqdm.qconv2d` subtract zero points and accumulate
+      in `i32` (`linalg.generic` and `linalg.conv_2d_nchw_fchw`), then
+      dequantize as `((acc * sx) * sw) * multiplier + bias` in `f32`.
+
+    Example:
+
+    ```mlir
+    %q = hqdm.quantize %x, %s <bits = 4>
+        : (tensor<8xf32>, tensor<f32>) -> tensor<8xi8>
+    ```
+
+    becomes
+
+    ```mlir
+    %q = linalg.generic {indexing_maps = [...], iterator_types = ["parallel"]}
+        ins(%x, %s : tensor<8xf32>, tensor<f32>) outs(%e : tensor<8xi8>) {
+      // divf, math.roundeven, maxnumf/minnumf clamp to [-7, 7], fptosi, trunci
+    } -> tensor<8xi8>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def EmitCInterfacePass : Pass<"hqdm-emit-c-interface", "::mlir::ModuleOp"> {
+  let summary = "Mark public functions for C-interface wrappers";
+  let description = [{
+    Sets `llvm.emit_c_interface` on every public `func.func` with a body, so
+    that `convert-func-to-llvm` emits `_mlir_ciface_<name>` wrappers taking
+    memref descriptors by pointer. Used when a model is compiled ahead of time
+    to a shared library that C code calls.
+  }];
+}
+
+#endif // HQDM_CONVERSION_PASSES_TD

@@ -1,0 +1,306 @@
+//===- HqdmOps.td - hqdm operations ------------------------*- tablegen -*-===//
+//
+// This file defines the operations of the hqdm dialect: quantizers, scale
+// selection, the Hadamard rotation, and quantized linear and convolution
+// layers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HQDM_DIALECT_HQDM_IR_HQDMOPS_TD
+#define HQDM_DIALECT_HQDM_IR_HQDMOPS_TD
+
+include "hqdm/Dialect/Hqdm/IR/HqdmAttrs.td"
+include "hqdm/Dialect/Hqdm/IR/HqdmDialect.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Hqdm_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+def Hqdm_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+def Hqdm_ScaleTensor : RankedTensorOf<[F32]>;
+def Hqdm_ZeroPointTensor : RankedTensorOf<[I32]>;
+def Hqdm_AnyTensor : RankedTensorOf<[F16, BF16, F32, AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Quantizers
+//===----------------------------------------------------------------------===//
+
+class Hqdm_QuantizerOp<string mnemonic, Type inputType, Type resultType>
+    : Hqdm_Op<mnemonic, [Pure]> {
+  let arguments = (ins
+    inputType:$input,
+    Hqdm_ScaleTensor:$scale,
+    Optional<Hqdm_ZeroPointTensor>:$zero_point,
+    Hqdm_QuantSchemeAttr:$scheme
+  );
+  let results = (outs resultType:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $zero_point^)? $scheme attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hqdm_QuantizeOp : Hqdm_QuantizerOp<"quantize", Hqdm_FloatTensor,
+                                       Hqdm_IntTensor> {
+  let summary = "Quantizes a float tensor to integer levels";
+  let description = [{
+    Maps each element to an integer level with the scale (and zero point) that
+    its position selects under the scheme's granularity:
+
+    * symmetric: `q = clamp(round_half_even(x / s), -(2^(b-1) - 1), 2^(b-1) - 1)`
+    * asymmetric: `q = clamp(round_half_even(x / s) + z, 0, 2^b - 1)`
+
+    A zero scale never divides: the element maps to the zero point (0 when
+    symmetric). The result is a signless integer tensor of the input's shape
+    whose width is at least `bits`; asymmetric levels are unsigned and read by
+    consumers with zero extension, symmetric levels are signed.
+
+    Example:
+
+    ```mlir
+    %q = hqdm.quantize %x, %s <bits = 4>
+        : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xi4>
+    %w = hqdm.quantize %x, %s, %z
+        <bits = 4, symmetric = false, granularity = per_channel>
+        : (tensor<16x64xf32>, tensor<16xf32>, tensor<16xi32>) -> tensor<16x64xi8>
+    ```
+  }];
+}
+
+def Hqdm_DequantizeOp : Hqdm_QuantizerOp<"dequantize", Hqdm_IntTensor,
+                                         Hqdm_FloatTensor> {
+  let summary = "Maps integer levels back to float values";
+  let description = [{
+    Computes `x = (q - z) * s` in `f32` (z = 0 when symmetric) and converts to
+    the result's float type. Levels are read as signed for symmetric schemes
+    and unsigned for asymmetric ones.
+
+    Example:
+
+    ```mlir
+    %x = hqdm.dequantize %q, %s <bits = 4>
+        : (tensor<4x64xi4>, tensor<f32>) -> tensor<4x64xf32>
+    ```
+  }];
+}
+
+def Hqdm_FakeQuantOp : Hqdm_QuantizerOp<"fake_quant", Hqdm_FloatTensor,
+                                        Hqdm_FloatTensor> {
+  let summary = "Quantizes and dequantizes in one step (simulated quantization)";
+  let description = [{
+    Equal to `hqdm.dequantize(hqdm.quantize(x))` with the same scale, zero
+    point and scheme, without materializing the integer tensor. The result has
+    the input's type. With per-token scales from `hqdm.token_scale` it is a
+    dynamic per-token quantizer; with a scale from `hqdm.step_select` it is a
+    per-step one.
+
+    Example:
+
+    ```mlir
+    %s = hqdm.token_scale %x <bits = 8> : tensor<4x64xf32> -> tensor<4xf32>
+    %y = hqdm.fake_quant %x, %s <bits = 8, granularity = per_token>
+        : (tensor<4x64xf32>, tensor<4xf32>) -> tensor<4x64xf32>
+    ```
+  }];
+}
+
+def Hqdm_TokenScaleOp : Hqdm_Op<"token_scale", [Pure]> {
+  let summary = "Computes dynamic symmetric per-token scales";
+  let description = [{
+    For every feature vector along the last dimension, computes
+    `s = max(|x|) / (2^(bits-1) - 1)`, the scale of a symmetric `bits`-bit
+    per-token quantizer. The result has the input's shape without its last
+    dimension. A vector of zeros gets scale 0, which quantizers map to level 0.
+
+    Example:
+
+    ```mlir
+    %s = hqdm.token_scale %x <bits = 4> : tensor<2x8x64xf32> -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Hqdm_FloatTensor:$input, ConfinedAttr<I32Attr,
+                       [IntMinValue<2>, IntMaxValue<16>]>:$bits);
+  let results = (outs Hqdm_ScaleTensor:$result);
+  let assemblyFormat = [{
+    $input ` ` `<` `bits` `=` $bits `>` attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hqdm_StepSelectOp : Hqdm_Op<"step_select", [Pure]> {
+  let summary = "Selects the scales of the current sampler step from a table";
+  let description = [{
+    `table` holds one entry per sampler step along its first dimension (or one
+    per step group); the result is the entry of `step` with that dimension
+    dropped, e.g. a rank-0 scale from a `tensor<Txf32>` table. Steps outside
+    the table are clamped to its first or last entry.
+
+    With `group_starts`, entry `g` serves the contiguous steps from
+    `group_starts[g]` up to (excluding) `group_starts[g + 1]`; the starts begin
+    at 0, increase strictly, and there is one per table entry.
+
+    Example:
+
+    ```mlir
+    %s = hqdm.step_select %table[%step] : tensor<50xf32>, i64 -> tensor<f32>
+    %g = hqdm.step_select %groups[%step] group_starts [0, 10, 30]
+        : tensor<3xf32>, i64 -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Hqdm_ScaleTensor:$table,
+                       AnyTypeOf<[Index, AnySignlessInteger]>:$step,
+                       OptionalAttr<DenseI64ArrayAttr>:$group_starts);
+  let results = (outs Hqdm_ScaleTensor:$result);
+  let assemblyFormat = [{
+    $table `[` $step `]` (`group_starts` $group_starts^)? attr-dict
+    `:` type($table) `,` type($step) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Hadamard rotation
+//===----------------------------------------------------------------------===//
+
+def Hqdm_HadamardOp : Hqdm_Op<"hadamard", [Pure]> {
+  let summary = "Applies a block-diagonal Hadamard rotation along one axis";
+  let description = [{
+    Computes `y = x * H` along `axis` (default: the last dimension), where H is
+    block-diagonal with blocks of the Hadamard matrix described by `spec`.
+
+    On float tensors the result has the input's type. On integer tensors the
+    op is the exact transform with the +-1 matrix (`spec` must say
+    `normalized = false`), used to rotate quantized weights; the result must be
+    wide enough to hold `block * max|x|`, i.e. at least
+    `input bits + ceil(log2(block))` bits.
+
+    Example:
+
+    ```mlir
+    %r = hqdm.hadamard %x <block = 32> : tensor<4x1152xf32> -> tensor<4x1152xf32>
+    %c = hqdm.hadamard %x <block = 64> {axis = 1 : i64}
+        : tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
+    %w = hqdm.hadamard %wq <block = 32, normalized = false>
+        : tensor<64x128xi4> -> tensor<64x128xi16>
+    ```
+  }];
+  let arguments = (ins Hqdm_AnyTensor:$input, Hqdm_HadamardSpecAttr:$spec,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Hqdm_AnyTensor:$result);
+  let assemblyFormat = [{
+    $input $spec attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The rotated dimension, in [0, rank).
+    int64_t getNormalizedAxis();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Quantized layers
+//===----------------------------------------------------------------------===//
+
+def Hqdm_QLinearOp : Hqdm_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Integer linear layer with a dequantizing epilogue";
+  let description = [{
+    Computes `y = x * W^T` on integer levels with `i32` accumulation and
+    dequantizes:
+
+    ```
+    acc[..., n] = sum_k (x[..., k] - zx) * (w[n, k] - zw[n])        (i32)
+    y[..., n]   = ((f32(acc) * sx) * sw[n]) * multiplier + bias[n]
+    ```
+
+    `input` is `[..., K]`, `weight` is `[N, K]`, the result `[..., N]`.
+    `input_scale` is rank 0 (per tensor) or has the input's shape without `K`
+    (per token); `weight_scale` is rank 0 or `[N]` (per output channel). A zero
+    point, when present, has its scale's shape, and marks its operand as
+    unsigned (zero-extended); operands without one are signed. `multiplier` is
+    a compile-time constant factor, `1/sqrt(B)` for weights rotated exactly
+    with a raw block-B Hadamard. `bias` is `[N]`. The accumulator wraps on
+    overflow: producers must check the bound `K * max|x| * max|w| < 2^31`.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.qlinear %xq, %wq scales(%sx, %sw) bias(%b)
+        : (tensor<16x64xi8>, tensor<32x64xi4>, tensor<16xf32>, tensor<32xf32>,
+           tensor<32xf32>) -> tensor<16x32xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_IntTensor:$input,
+    Hqdm_IntTensor:$weight,
+    Hqdm_ScaleTensor:$input_scale,
+    Hqdm_ScaleTensor:$weight_scale,
+    Optional<Hqdm_ZeroPointTensor>:$input_zero_point,
+    Optional<Hqdm_ZeroPointTensor>:$weight_zero_point,
+    Optional<Hqdm_FloatTensor>:$bias,
+    DefaultValuedAttr<F32Attr, "1.0f">:$multiplier
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `scales` `(` $input_scale `,` $weight_scale `)`
+    (`input_zero_point` `(` $input_zero_point^ `)`)?
+    (`weight_zero_point` `(` $weight_zero_point^ `)`)?
+    (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hqdm_QConv2DOp : Hqdm_Op<"qconv2d", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Integer 2-D convolution (NCHW, FCHW) with a dequantizing epilogue";
+  let description = [{
+    The convolution of PyTorch's `Conv2d` (one group) on integer levels with
+    `i32` accumulation, followed by the epilogue of `hqdm.qlinear`:
+
+    ```
+    acc[n, f, oh, ow] = sum_{c, kh, kw} (x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw] - zx)
+                                        * (w[f, c, kh, kw] - zw[f])
+    y = ((f32(acc) * sx) * sw[f]) * multiplier + bias[f]
+    ```
+
+    `padding = [ph, pw]` pads both sides of H and W with the input's real zero
+    (the zero point). `input_scale` is rank 0; `weight_scale` is rank 0 or
+    `[F]`; zero points follow their scales' shapes and mark their operand as
+    unsigned. `bias` is `[F]`.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.qconv2d %xq, %wq scales(%sx, %sw) bias(%b)
+        {padding = array<i64: 1, 1>, strides = array<i64: 2, 2>}
+        : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi4>, tensor<f32>, tensor<4xf32>,
+           tensor<4xf32>) -> tensor<1x4x5x5xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_IntTensor:$input,
+    Hqdm_IntTensor:$weight,
+    Hqdm_ScaleTensor:$input_scale,
+    Hqdm_ScaleTensor:$weight_scale,
+    Optional<Hqdm_ZeroPointTensor>:$input_zero_point,
+    Optional<Hqdm_ZeroPointTensor>:$weight_zero_point,
+    Optional<Hqdm_FloatTensor>:$bias,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    DefaultValuedAttr<F32Attr, "1.0f">:$multiplier
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `scales` `(` $input_scale `,` $weight_scale `)`
+    (`input_zero_point` `(` $input_zero_point^ `)`)?
+    (`weight_zero_point` `(` $weight_zero_point^ `)`)?
+    (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // HQDM_DIALECT_HQDM_IR_HQDMOPS_TD

@@ -1,0 +1,70 @@
+//===- HqdmAttrs.cpp - hqdm attributes --------------------------*- C++ -*-===//
+//
+// This file implements the hqdm attributes: parsing and printing come from
+// ODS, verification and the level ranges of a quantization scheme live here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hqdm/Dialect/Hqdm/IR/HqdmAttrs.h"
+#include "hqdm/Dialect/Hqdm/IR/HqdmDialect.h"
+#include "hqdm/Support/Hadamard.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::hqdm;
+
+#include "hqdm/Dialect/Hqdm/IR/HqdmEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "hqdm/Dialect/Hqdm/IR/HqdmAttrs.cpp.inc"
+
+void HqdmDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "hqdm/Dialect/Hqdm/IR/HqdmAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantSchemeAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        unsigned bits, bool symmetric, Granularity granularity,
+                        int64_t axis) {
+  if (bits < 2 || bits > 16)
+    return emitError() << "quantization bits must be in [2, 16], got " << bits;
+  if (axis < 0)
+    return emitError() << "quantization axis must be non-negative, got "
+                       << axis;
+  if (axis != 0 && granularity != Granularity::PerChannel)
+    return emitError() << "quantization axis is only meaningful per_channel";
+  return success();
+}
+
+int64_t QuantSchemeAttr::getMinLevel() const {
+  return getSymmetric() ? -((int64_t(1) << (getBits() - 1)) - 1) : 0;
+}
+
+int64_t QuantSchemeAttr::getMaxLevel() const {
+  return getSymmetric() ? (int64_t(1) << (getBits() - 1)) - 1
+                        : (int64_t(1) << getBits()) - 1;
+}
+
+//===----------------------------------------------------------------------===//
+// HadamardSpecAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+HadamardSpecAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         int64_t block, bool normalized) {
+  llvm::Expected<HadamardConstruction> construction =
+      getHadamardConstruction(block);
+  if (!construction)
+    return emitError() << llvm::toString(construction.takeError());
+  return success();
+}

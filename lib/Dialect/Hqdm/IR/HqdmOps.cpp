@@ -1,0 +1,360 @@
+//===- HqdmOps.cpp - hqdm operations ----------------------------*- C++ -*-===//
+//
+// This file implements the verifiers of the hqdm operations. Every diagnostic
+// here has a case in test/Dialect/Hqdm/invalid.mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hqdm/Dialect/Hqdm/IR/HqdmOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace mlir::hqdm;
+
+/// Formats a shape as `[a, b, ?]` for diagnostics.
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << '[';
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << '?';
+    else
+      os << d;
+  });
+  os << ']';
+  return text;
+}
+
+/// The input's shape without its last dimension: the shape of per-token
+/// scales.
+static SmallVector<int64_t> tokenShape(RankedTensorType type) {
+  return SmallVector<int64_t>(type.getShape().drop_back());
+}
+
+static LogicalResult expectShape(Operation *op, StringRef what,
+                                 RankedTensorType type,
+                                 ArrayRef<int64_t> expected,
+                                 StringRef because = "") {
+  if (succeeded(verifyCompatibleShape(type.getShape(), expected)))
+    return success();
+  InFlightDiagnostic diag = op->emitOpError()
+                            << what << " must have shape "
+                            << formatShape(expected);
+  if (!because.empty())
+    diag << " (" << because << ")";
+  return diag << ", got " << formatShape(type.getShape());
+}
+
+/// Checks the scale and zero-point operands of a quantizer against the shape
+/// of the value they quantize and the scheme's granularity and symmetry.
+static LogicalResult verifyQuantParams(Operation *op, RankedTensorType value,
+                                       Value scale, Value zeroPoint,
+                                       QuantSchemeAttr scheme) {
+  auto scaleType = cast<RankedTensorType>(scale.getType());
+  switch (scheme.getGranularity()) {
+  case Granularity::PerTensor:
+    if (failed(expectShape(op, "per_tensor scale", scaleType, {})))
+      return failure();
+    break;
+  case Granularity::PerChannel: {
+    int64_t axis = scheme.getAxis();
+    if (axis >= value.getRank())
+      return op->emitOpError()
+             << "quantization axis " << axis << " is out of range for rank "
+             << value.getRank();
+    if (failed(expectShape(op, "per_channel scale", scaleType,
+                           {value.getDimSize(axis)},
+                           "one scale per index of the quantization axis")))
+      return failure();
+    break;
+  }
+  case Granularity::PerToken:
+    if (value.getRank() < 1)
+      return op->emitOpError() << "per_token quantization needs rank >= 1";
+    if (failed(expectShape(op, "per_token scale", scaleType, tokenShape(value),
+                           "the input shape without its last dimension")))
+      return failure();
+    break;
+  }
+
+  if (scheme.getSymmetric() && zeroPoint)
+    return op->emitOpError() << "symmetric scheme takes no zero point";
+  if (!scheme.getSymmetric() && !zeroPoint)
+    return op->emitOpError() << "asymmetric scheme needs a zero point";
+  if (zeroPoint &&
+      failed(expectShape(op, "zero point",
+                         cast<RankedTensorType>(zeroPoint.getType()),
+                         scaleType.getShape(), "the shape of its scale")))
+    return failure();
+  return success();
+}
+
+static LogicalResult verifyLevelsFit(Operation *op, Type elementType,
+                                     QuantSchemeAttr scheme) {
+  if (elementType.getIntOrFloatBitWidth() < scheme.getBits())
+    return op->emitOpError() << "element type " << elementType
+                             << " cannot hold " << scheme.getBits()
+                             << "-bit levels";
+  return success();
+}
+
+static LogicalResult verifySameShape(Operation *op, RankedTensorType input,
+                                     RankedTensorType result) {
+  if (failed(verifyCompatibleShape(input.getShape(), result.getShape())))
+    return op->emitOpError()
+           << "result shape " << formatShape(result.getShape())
+           << " must match input shape " << formatShape(input.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp, DequantizeOp, FakeQuantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType result = getResult().getType();
+  if (failed(verifyQuantParams(*this, input, getScale(), getZeroPoint(),
+                               getScheme())) ||
+      failed(verifySameShape(*this, input, result)))
+    return failure();
+  return verifyLevelsFit(*this, result.getElementType(), getScheme());
+}
+
+LogicalResult DequantizeOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (failed(verifyQuantParams(*this, input, getScale(), getZeroPoint(),
+                               getScheme())) ||
+      failed(verifySameShape(*this, input, getResult().getType())))
+    return failure();
+  return verifyLevelsFit(*this, input.getElementType(), getScheme());
+}
+
+LogicalResult FakeQuantOp::verify() {
+  if (getInput().getType() != getResult().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal input type " << getInput().getType();
+  return verifyQuantParams(*this, getInput().getType(), getScale(),
+                           getZeroPoint(), getScheme());
+}
+
+//===----------------------------------------------------------------------===//
+// TokenScaleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TokenScaleOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1";
+  return expectShape(*this, "result", getResult().getType(), tokenShape(input),
+                     "the input shape without its last dimension");
+}
+
+//===----------------------------------------------------------------------===//
+// StepSelectOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepSelectOp::verify() {
+  RankedTensorType table = getTable().getType();
+  if (table.getRank() < 1)
+    return emitOpError() << "table must have rank >= 1 (steps first)";
+  if (failed(expectShape(*this, "result", getResult().getType(),
+                         table.getShape().drop_front(),
+                         "the table shape without its step dimension")))
+    return failure();
+
+  std::optional<ArrayRef<int64_t>> starts = getGroupStarts();
+  if (!starts)
+    return success();
+  if (starts->empty() || starts->front() != 0)
+    return emitOpError() << "group_starts must begin with step 0";
+  for (size_t i = 1; i < starts->size(); ++i)
+    if ((*starts)[i] <= (*starts)[i - 1])
+      return emitOpError() << "group_starts must increase strictly, but entry "
+                           << i << " is " << (*starts)[i] << " after "
+                           << (*starts)[i - 1];
+  int64_t entries = table.getDimSize(0);
+  if (!ShapedType::isDynamic(entries) &&
+      entries != static_cast<int64_t>(starts->size()))
+    return emitOpError() << "table has " << entries << " entries but "
+                         << starts->size() << " groups are given";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// HadamardOp
+//===----------------------------------------------------------------------===//
+
+int64_t HadamardOp::getNormalizedAxis() {
+  int64_t axis = getAxis();
+  return axis < 0 ? axis + getInput().getType().getRank() : axis;
+}
+
+LogicalResult HadamardOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType result = getResult().getType();
+  int64_t rank = input.getRank();
+  int64_t axis = getNormalizedAxis();
+  if (axis < 0 || axis >= rank)
+    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
+                         << rank;
+  int64_t size = input.getDimSize(axis);
+  int64_t block = getSpec().getBlock();
+  if (ShapedType::isDynamic(size))
+    return emitOpError() << "rotated dimension " << axis << " must be static";
+  if (size % block != 0)
+    return emitOpError() << "rotated dimension of size " << size
+                         << " is not a multiple of the block size " << block;
+  if (failed(verifySameShape(*this, input, result)))
+    return failure();
+
+  Type inElt = input.getElementType();
+  Type outElt = result.getElementType();
+  if (isa<FloatType>(inElt)) {
+    if (inElt != outElt)
+      return emitOpError() << "float rotation must keep the element type "
+                           << inElt << ", got " << outElt;
+    return success();
+  }
+  if (!isa<IntegerType>(outElt))
+    return emitOpError() << "integer rotation must produce integers, got "
+                         << outElt;
+  if (getSpec().getNormalized())
+    return emitOpError() << "integer rotation must use the raw +-1 matrix "
+                            "(normalized = false)";
+  unsigned needed = inElt.getIntOrFloatBitWidth() + llvm::Log2_64_Ceil(block);
+  if (outElt.getIntOrFloatBitWidth() < needed)
+    return emitOpError() << "result element type " << outElt
+                         << " may overflow: a block of " << block << " "
+                         << inElt << " values needs at least " << needed
+                         << " bits";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QLinearOp, QConv2DOp
+//===----------------------------------------------------------------------===//
+
+/// Checks what qlinear and qconv2d share: operand widths, the weight scale
+/// and zero point, the bias.
+static LogicalResult verifyQuantizedLayer(Operation *op, RankedTensorType input,
+                                          RankedTensorType weight,
+                                          Value weightScale,
+                                          Value weightZeroPoint, Value bias,
+                                          Value inputScale,
+                                          Value inputZeroPoint) {
+  for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"input",
+                                                                   input},
+                            {"weight", weight}})
+    if (type.getElementTypeBitWidth() > 16)
+      return op->emitOpError()
+             << name << " element type " << type.getElementType()
+             << " is wider than 16 bits, which i32 accumulation does not allow";
+
+  int64_t outputs = weight.getDimSize(0);
+  auto scaleType = cast<RankedTensorType>(weightScale.getType());
+  if (scaleType.getRank() != 0 &&
+      failed(expectShape(op, "weight scale", scaleType, {outputs},
+                         "rank 0, or one per output channel")))
+    return failure();
+  if (weightZeroPoint &&
+      failed(expectShape(op, "weight zero point",
+                         cast<RankedTensorType>(weightZeroPoint.getType()),
+                         scaleType.getShape(), "the shape of its scale")))
+    return failure();
+  if (inputZeroPoint &&
+      failed(expectShape(
+          op, "input zero point",
+          cast<RankedTensorType>(inputZeroPoint.getType()),
+          cast<RankedTensorType>(inputScale.getType()).getShape(),
+          "the shape of its scale")))
+    return failure();
+  if (bias && failed(expectShape(op, "bias",
+                                 cast<RankedTensorType>(bias.getType()),
+                                 {outputs}, "one per output channel")))
+    return failure();
+  return success();
+}
+
+LogicalResult QLinearOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  if (input.getRank() < 2)
+    return emitOpError() << "input must have rank >= 2 ([..., K]), got rank "
+                         << input.getRank();
+  if (weight.getRank() != 2)
+    return emitOpError() << "weight must have rank 2 ([N, K]), got rank "
+                         << weight.getRank();
+  int64_t k = input.getShape().back();
+  if (failed(verifyCompatibleShape({k}, {weight.getDimSize(1)})))
+    return emitOpError() << "input has " << k << " features but the weight "
+                         << "expects " << weight.getDimSize(1);
+  auto inputScale = getInputScale().getType();
+  if (inputScale.getRank() != 0 &&
+      failed(expectShape(*this, "input scale", inputScale, tokenShape(input),
+                         "rank 0, or one per token")))
+    return failure();
+  if (failed(verifyQuantizedLayer(*this, input, weight, getWeightScale(),
+                                  getWeightZeroPoint(), getBias(),
+                                  getInputScale(), getInputZeroPoint())))
+    return failure();
+  SmallVector<int64_t> expected = tokenShape(input);
+  expected.push_back(weight.getDimSize(0));
+  return expectShape(*this, "result", getResult().getType(), expected,
+                     "[..., N]");
+}
+
+LogicalResult QConv2DOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  if (input.getRank() != 4 || weight.getRank() != 4)
+    return emitOpError() << "input (NCHW) and weight (FCHW) must have rank 4";
+  if (failed(verifyCompatibleShape({input.getDimSize(1)},
+                                   {weight.getDimSize(1)})))
+    return emitOpError() << "input has " << input.getDimSize(1)
+                         << " channels but the weight expects "
+                         << weight.getDimSize(1);
+  for (auto [name, values, minimum] :
+       {std::tuple<StringRef, ArrayRef<int64_t>, int64_t>{"strides",
+                                                          getStrides(), 1},
+        {"dilations", getDilations(), 1},
+        {"padding", getPadding(), 0}}) {
+    if (values.size() != 2)
+      return emitOpError() << name << " must have 2 entries (H, W), got "
+                           << values.size();
+    if (llvm::any_of(values, [&](int64_t v) { return v < minimum; }))
+      return emitOpError() << name << " entries must be at least " << minimum;
+  }
+  if (getInputScale().getType().getRank() != 0)
+    return emitOpError() << "input scale must be rank 0 (per tensor)";
+  if (failed(verifyQuantizedLayer(*this, input, weight, getWeightScale(),
+                                  getWeightZeroPoint(), getBias(),
+                                  getInputScale(), getInputZeroPoint())))
+    return failure();
+
+  SmallVector<int64_t> expected = {input.getDimSize(0), weight.getDimSize(0)};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = input.getDimSize(2 + i), kernel = weight.getDimSize(2 + i);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel)) {
+      expected.push_back(ShapedType::kDynamic);
+      continue;
+    }
+    int64_t span = getDilations()[i] * (kernel - 1) + 1;
+    int64_t padded = in + 2 * getPadding()[i];
+    if (padded < span)
+      return emitOpError() << "kernel extent " << span
+                           << " exceeds the padded input size " << padded;
+    expected.push_back((padded - span) / getStrides()[i] + 1);
+  }
+  return expectShape(*this, "result", getResult().getType(), expected,
+                     "[N, F, OH, OW]");
+}
+
+#define GET_OP_CLASSES
+#include "hqdm/Dialect/Hqdm/IR/HqdmOps.cpp.inc"
