@@ -41,7 +41,7 @@ config.substitutions.append((
 
 tools = [
     ToolSubst("hqdm-opt", unresolved="fatal"),
-    ToolSubst("hqdm-hadamard", unresolved="fatal"),
+    ToolSubst("hqdm-hadamard", unresolved="ignore"),
     ToolSubst("mlir-runner", unresolved="fatal"),
     ToolSubst("mlir-translate", unresolved="fatal"),
     ToolSubst("llc", unresolved="fatal"),

@@ -426,10 +426,8 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
     unsigned baseDim = axis + 1; // Position of K (or of the first 2).
 
     // Widen the elements to the compute type first (elementwise).
-    auto computeTensor = RankedTensorType::get(inputType.getShape(),
-                                               computeType);
     Value current = adaptor.getInput();
-    {
+    if (inputType.getElementType() != computeType) {
       GenericBuilder gen(rewriter, loc, inputType.getRank());
       gen.addInput(current, range(0, inputType.getRank()));
       current = gen.buildParallel(
@@ -441,7 +439,6 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
             return castInt(b, l, args[0], computeType, /*isSigned=*/true);
           });
     }
-    (void)computeTensor;
     auto expandedType = RankedTensorType::get(expandedShape, computeType);
     current = tensor::ExpandShapeOp::create(rewriter, loc, expandedType,
                                             current, reassociation);
@@ -711,8 +708,8 @@ struct QConv2DLowering : OpConversionPattern<QConv2DOp> {
     Value acc = linalg::Conv2DNchwFchwOp::create(
                     rewriter, loc, init.getType(), ValueRange{x, w},
                     ValueRange{init},
-                    rewriter.getDenseI64ArrayAttr(op.getStrides()),
-                    rewriter.getDenseI64ArrayAttr(op.getDilations()))
+                    rewriter.getI64TensorAttr(op.getStrides()),
+                    rewriter.getI64TensorAttr(op.getDilations()))
                     .getResult(0);
 
     Value result = buildEpilogue(

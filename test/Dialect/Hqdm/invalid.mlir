@@ -1,0 +1,418 @@
+// RUN: hqdm-opt %s -split-input-file -verify-diagnostics
+
+// One case per diagnostic the hqdm verifiers can emit (and a few that ODS
+// constraints emit), each in its own split.
+
+func.func @case0(%x: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{quantization bits must be in [2, 16], got 1}}
+  %q = hqdm.quantize %x, %s <bits = 1> : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @case1(%x: tensor<4xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{quantization axis must be non-negative, got -1}}
+  %q = hqdm.quantize %x, %s <bits = 4, granularity = per_channel, axis = -1> : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @case2(%x: tensor<4x4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{quantization axis is only meaningful per_channel}}
+  %q = hqdm.quantize %x, %s <bits = 4, axis = 1> : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xi8>
+  return
+}
+
+// -----
+
+func.func @case3(%x: tensor<2x44xf32>) {
+  // expected-error @+1 {{no Hadamard construction serves order 44}}
+  %r = hqdm.hadamard %x <block = 44> : tensor<2x44xf32> -> tensor<2x44xf32>
+  return
+}
+
+// -----
+
+func.func @case4(%x: tensor<4x8xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{'hqdm.quantize' op per_tensor scale must have shape [], got [4]}}
+  %q = hqdm.quantize %x, %s <bits = 4> : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4x8xi8>
+  return
+}
+
+// -----
+
+func.func @case5(%x: tensor<4x8xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{quantization axis 2 is out of range for rank 2}}
+  %q = hqdm.quantize %x, %s <bits = 4, granularity = per_channel, axis = 2> : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4x8xi8>
+  return
+}
+
+// -----
+
+func.func @case6(%x: tensor<4x8xi8>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{per_channel scale must have shape [8] (one scale per index of the quantization axis), got [4]}}
+  %q = hqdm.dequantize %x, %s <bits = 4, granularity = per_channel, axis = 1> : (tensor<4x8xi8>, tensor<4xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @case7(%x: tensor<4x8xf32>, %s: tensor<8xf32>) {
+  // expected-error @+1 {{per_token scale must have shape [4] (the input shape without its last dimension), got [8]}}
+  %q = hqdm.fake_quant %x, %s <bits = 8, granularity = per_token> : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @case8(%x: tensor<f32>, %s: tensor<f32>) {
+  // expected-error @+1 {{per_token quantization needs rank >= 1}}
+  %q = hqdm.fake_quant %x, %s <bits = 8, granularity = per_token> : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case9(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<i32>) {
+  // expected-error @+1 {{symmetric scheme takes no zero point}}
+  %q = hqdm.quantize %x, %s, %z <bits = 4> : (tensor<4xf32>, tensor<f32>, tensor<i32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @case10(%x: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{asymmetric scheme needs a zero point}}
+  %q = hqdm.quantize %x, %s <bits = 4, symmetric = false> : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @case11(%x: tensor<4x8xf32>, %s: tensor<4xf32>, %z: tensor<i32>) {
+  // expected-error @+1 {{zero point must have shape [4] (the shape of its scale), got []}}
+  %q = hqdm.quantize %x, %s, %z <bits = 4, symmetric = false, granularity = per_channel> : (tensor<4x8xf32>, tensor<4xf32>, tensor<i32>) -> tensor<4x8xi8>
+  return
+}
+
+// -----
+
+func.func @case12(%x: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{element type 'i2' cannot hold 4-bit levels}}
+  %q = hqdm.quantize %x, %s <bits = 4> : (tensor<4xf32>, tensor<f32>) -> tensor<4xi2>
+  return
+}
+
+// -----
+
+func.func @case13(%x: tensor<4xi4>, %s: tensor<f32>) {
+  // expected-error @+1 {{asymmetric scheme needs a zero point}}
+  %q = hqdm.dequantize %x, %s <bits = 8, symmetric = false> : (tensor<4xi4>, tensor<f32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case14(%x: tensor<4xi4>, %s: tensor<f32>) {
+  // expected-error @+1 {{element type 'i4' cannot hold 8-bit levels}}
+  %q = hqdm.dequantize %x, %s <bits = 8> : (tensor<4xi4>, tensor<f32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case15(%x: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{result shape [5] must match input shape [4]}}
+  %q = hqdm.quantize %x, %s <bits = 4> : (tensor<4xf32>, tensor<f32>) -> tensor<5xi8>
+  return
+}
+
+// -----
+
+func.func @case16(%x: tensor<4xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{result type 'tensor<4xf16>' must equal input type 'tensor<4xf32>'}}
+  %q = hqdm.fake_quant %x, %s <bits = 4> : (tensor<4xf32>, tensor<f32>) -> tensor<4xf16>
+  return
+}
+
+// -----
+
+func.func @case17(%x: tensor<4xi8>, %s: tensor<f32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float values}}
+  %q = hqdm.quantize %x, %s <bits = 4> : (tensor<4xi8>, tensor<f32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @case18(%x: tensor<f32>) {
+  // expected-error @+1 {{input must have rank >= 1}}
+  %s = hqdm.token_scale %x <bits = 4> : tensor<f32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case19(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{result must have shape [4] (the input shape without its last dimension), got [8]}}
+  %s = hqdm.token_scale %x <bits = 4> : tensor<4x8xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @case20(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint}}
+  %s = hqdm.token_scale %x <bits = 1> : tensor<4x8xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case21(%t: tensor<f32>, %i: i64) {
+  // expected-error @+1 {{table must have rank >= 1 (steps first)}}
+  %s = hqdm.step_select %t[%i] : tensor<f32>, i64 -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case22(%t: tensor<10x4xf32>, %i: i64) {
+  // expected-error @+1 {{result must have shape [4] (the table shape without its step dimension), got []}}
+  %s = hqdm.step_select %t[%i] : tensor<10x4xf32>, i64 -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case23(%t: tensor<2xf32>, %i: i64) {
+  // expected-error @+1 {{group_starts must begin with step 0}}
+  %s = hqdm.step_select %t[%i] group_starts [1, 10] : tensor<2xf32>, i64 -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case24(%t: tensor<3xf32>, %i: i64) {
+  // expected-error @+1 {{group_starts must increase strictly, but entry 2 is 10 after 10}}
+  %s = hqdm.step_select %t[%i] group_starts [0, 10, 10] : tensor<3xf32>, i64 -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case25(%t: tensor<3xf32>, %i: i64) {
+  // expected-error @+1 {{table has 3 entries but 2 groups are given}}
+  %s = hqdm.step_select %t[%i] group_starts [0, 10] : tensor<3xf32>, i64 -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case26(%x: tensor<2x32xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %r = hqdm.hadamard %x <block = 32> {axis = 2 : i64} : tensor<2x32xf32> -> tensor<2x32xf32>
+  return
+}
+
+// -----
+
+func.func @case27(%x: tensor<2x?xf32>) {
+  // expected-error @+1 {{rotated dimension 1 must be static}}
+  %r = hqdm.hadamard %x <block = 32> : tensor<2x?xf32> -> tensor<2x?xf32>
+  return
+}
+
+// -----
+
+func.func @case28(%x: tensor<2x48xf32>) {
+  // expected-error @+1 {{rotated dimension of size 48 is not a multiple of the block size 32}}
+  %r = hqdm.hadamard %x <block = 32> : tensor<2x48xf32> -> tensor<2x48xf32>
+  return
+}
+
+// -----
+
+func.func @case29(%x: tensor<2x32xf32>) {
+  // expected-error @+1 {{result shape [4, 32] must match input shape [2, 32]}}
+  %r = hqdm.hadamard %x <block = 32> : tensor<2x32xf32> -> tensor<4x32xf32>
+  return
+}
+
+// -----
+
+func.func @case30(%x: tensor<2x32xf32>) {
+  // expected-error @+1 {{float rotation must keep the element type 'f32', got 'f16'}}
+  %r = hqdm.hadamard %x <block = 32> : tensor<2x32xf32> -> tensor<2x32xf16>
+  return
+}
+
+// -----
+
+func.func @case31(%x: tensor<2x32xi8>) {
+  // expected-error @+1 {{integer rotation must produce integers, got 'f32'}}
+  %r = hqdm.hadamard %x <block = 32, normalized = false> : tensor<2x32xi8> -> tensor<2x32xf32>
+  return
+}
+
+// -----
+
+func.func @case32(%x: tensor<2x32xi8>) {
+  // expected-error @+1 {{integer rotation must use the raw +-1 matrix (normalized = false)}}
+  %r = hqdm.hadamard %x <block = 32> : tensor<2x32xi8> -> tensor<2x32xi16>
+  return
+}
+
+// -----
+
+func.func @case33(%x: tensor<2x32xi8>) {
+  // expected-error @+1 {{result element type 'i12' may overflow: a block of 32 'i8' values needs at least 13 bits}}
+  %r = hqdm.hadamard %x <block = 32, normalized = false> : tensor<2x32xi8> -> tensor<2x32xi12>
+  return
+}
+
+// -----
+
+func.func @case34(%x: tensor<4x8xi32>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{input element type 'i32' is wider than 16 bits, which i32 accumulation does not allow}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi32>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case35(%x: tensor<4x8xi8>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<8xf32>) {
+  // expected-error @+1 {{weight scale must have shape [16] (rank 0, or one per output channel), got [8]}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi8>, tensor<16x8xi8>, tensor<f32>, tensor<8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case36(%x: tensor<4x8xi8>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>, %z: tensor<i32>) {
+  // expected-error @+1 {{weight zero point must have shape [16] (the shape of its scale), got []}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) weight_zero_point(%z) : (tensor<4x8xi8>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>, tensor<i32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case37(%x: tensor<4x8xi8>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>, %z: tensor<4xi32>) {
+  // expected-error @+1 {{input zero point must have shape [] (the shape of its scale), got [4]}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) input_zero_point(%z) : (tensor<4x8xi8>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>, tensor<4xi32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case38(%x: tensor<4x8xi8>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{bias must have shape [16] (one per output channel), got [8]}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) bias(%b) : (tensor<4x8xi8>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>, tensor<8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case39(%x: tensor<8xi8>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{input must have rank >= 2 ([..., K]), got rank 1}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<8xi8>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @case40(%x: tensor<4x8xi8>, %w: tensor<16x8x1xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{weight must have rank 2 ([N, K]), got rank 3}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi8>, tensor<16x8x1xi8>, tensor<f32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case41(%x: tensor<4x8xi8>, %w: tensor<16x9xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{input has 8 features but the weight expects 9}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi8>, tensor<16x9xi8>, tensor<f32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case42(%x: tensor<4x8xi8>, %w: tensor<16x8xi8>, %sx: tensor<8xf32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{input scale must have shape [4] (rank 0, or one per token), got [8]}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi8>, tensor<16x8xi8>, tensor<8xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case43(%x: tensor<4x8xi8>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{result must have shape [4, 16] ([..., N]), got [4, 8]}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi8>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @case44(%x: tensor<1x8x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{input (NCHW) and weight (FCHW) must have rank 4}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) : (tensor<1x8x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case45(%x: tensor<1x8x9x9xi8>, %w: tensor<4x6x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{input has 8 channels but the weight expects 6}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) : (tensor<1x8x9x9xi8>, tensor<4x6x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case46(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{strides must have 2 entries (H, W), got 1}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) {strides = array<i64: 1>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case47(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{padding entries must be at least 0}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) {padding = array<i64: 1, -1>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case48(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{dilations entries must be at least 1}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) {dilations = array<i64: 0, 1>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case49(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<1xf32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{input scale must be rank 0 (per tensor)}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<1xf32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case50(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{kernel extent 11 exceeds the padded input size 9}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) {dilations = array<i64: 5, 5>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @case51(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f32>, %sw: tensor<4xf32>) {
+  // expected-error @+1 {{result must have shape [1, 4, 4, 4] ([N, F, OH, OW]), got [1, 4, 7, 7]}}
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) {strides = array<i64: 2, 2>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
+  return
+}

@@ -1,0 +1,117 @@
+// RUN: hqdm-opt %s | FileCheck %s
+// RUN: hqdm-opt %s | hqdm-opt | FileCheck %s
+// RUN: hqdm-opt %s --mlir-print-op-generic | hqdm-opt | FileCheck %s
+
+// Every op and attribute form round-trips through the pretty and the generic
+// syntax.
+
+// CHECK-LABEL: func @quantizers
+func.func @quantizers(%x: tensor<4x64xf32>, %s: tensor<f32>,
+                      %sc: tensor<16xf32>, %zc: tensor<16xi32>,
+                      %w: tensor<16x64xf32>, %st: tensor<4xf32>)
+    -> (tensor<4x64xi4>, tensor<16x64xi8>, tensor<4x64xf16>, tensor<4x64xf32>) {
+  // CHECK: hqdm.quantize %{{.*}}, %{{.*}} <bits = 4> : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xi4>
+  %q = hqdm.quantize %x, %s <bits = 4>
+      : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xi4>
+  // CHECK: hqdm.quantize %{{.*}}, %{{.*}}, %{{.*}} <bits = 4, symmetric = false, granularity = per_channel> : (tensor<16x64xf32>, tensor<16xf32>, tensor<16xi32>) -> tensor<16x64xi8>
+  %wq = hqdm.quantize %w, %sc, %zc
+      <bits = 4, symmetric = false, granularity = per_channel, axis = 0>
+      : (tensor<16x64xf32>, tensor<16xf32>, tensor<16xi32>) -> tensor<16x64xi8>
+  // CHECK: hqdm.dequantize %{{.*}}, %{{.*}} <bits = 4> : (tensor<4x64xi4>, tensor<f32>) -> tensor<4x64xf16>
+  %d = hqdm.dequantize %q, %s <bits = 4>
+      : (tensor<4x64xi4>, tensor<f32>) -> tensor<4x64xf16>
+  // CHECK: hqdm.fake_quant %{{.*}}, %{{.*}} <bits = 8, granularity = per_token> : (tensor<4x64xf32>, tensor<4xf32>) -> tensor<4x64xf32>
+  %f = hqdm.fake_quant %x, %st <bits = 8, granularity = per_token>
+      : (tensor<4x64xf32>, tensor<4xf32>) -> tensor<4x64xf32>
+  return %q, %wq, %d, %f
+      : tensor<4x64xi4>, tensor<16x64xi8>, tensor<4x64xf16>, tensor<4x64xf32>
+}
+
+// CHECK-LABEL: func @per_channel_inner_axis
+func.func @per_channel_inner_axis(%x: tensor<2x8x3xf32>, %s: tensor<8xf32>)
+    -> tensor<2x8x3xi8> {
+  // CHECK: <bits = 8, granularity = per_channel, axis = 1>
+  %q = hqdm.quantize %x, %s <bits = 8, granularity = per_channel, axis = 1>
+      : (tensor<2x8x3xf32>, tensor<8xf32>) -> tensor<2x8x3xi8>
+  return %q : tensor<2x8x3xi8>
+}
+
+// CHECK-LABEL: func @scales
+func.func @scales(%x: tensor<2x8x64xbf16>, %table: tensor<50xf32>,
+                  %groups: tensor<3x16xf32>, %step: i64, %i: index)
+    -> (tensor<2x8xf32>, tensor<f32>, tensor<16xf32>) {
+  // CHECK: hqdm.token_scale %{{.*}} <bits = 4> : tensor<2x8x64xbf16> -> tensor<2x8xf32>
+  %s = hqdm.token_scale %x <bits = 4> : tensor<2x8x64xbf16> -> tensor<2x8xf32>
+  // CHECK: hqdm.step_select %{{.*}}[%{{.*}}] : tensor<50xf32>, index -> tensor<f32>
+  %t = hqdm.step_select %table[%i] : tensor<50xf32>, index -> tensor<f32>
+  // CHECK: hqdm.step_select %{{.*}}[%{{.*}}] group_starts [0, 10, 30] : tensor<3x16xf32>, i64 -> tensor<16xf32>
+  %g = hqdm.step_select %groups[%step] group_starts [0, 10, 30]
+      : tensor<3x16xf32>, i64 -> tensor<16xf32>
+  return %s, %t, %g : tensor<2x8xf32>, tensor<f32>, tensor<16xf32>
+}
+
+// CHECK-LABEL: func @hadamard
+func.func @hadamard(%x: tensor<4x1152xf32>, %c: tensor<1x64x8x8xf16>,
+                    %w: tensor<64x128xi4>)
+    -> (tensor<4x1152xf32>, tensor<4x1152xf32>, tensor<1x64x8x8xf16>,
+        tensor<64x128xi16>) {
+  // CHECK: hqdm.hadamard %{{.*}} <block = 32> : tensor<4x1152xf32> -> tensor<4x1152xf32>
+  %a = hqdm.hadamard %x <block = 32> : tensor<4x1152xf32> -> tensor<4x1152xf32>
+  // CHECK: hqdm.hadamard %{{.*}} <block = 1152> : tensor<4x1152xf32> -> tensor<4x1152xf32>
+  %b = hqdm.hadamard %x <block = 1152, normalized = true>
+      : tensor<4x1152xf32> -> tensor<4x1152xf32>
+  // CHECK: hqdm.hadamard %{{.*}} <block = 64> {axis = 1 : i64} : tensor<1x64x8x8xf16> -> tensor<1x64x8x8xf16>
+  %r = hqdm.hadamard %c <block = 64> {axis = 1 : i64}
+      : tensor<1x64x8x8xf16> -> tensor<1x64x8x8xf16>
+  // CHECK: hqdm.hadamard %{{.*}} <block = 32, normalized = false> : tensor<64x128xi4> -> tensor<64x128xi16>
+  %i = hqdm.hadamard %w <block = 32, normalized = false>
+      : tensor<64x128xi4> -> tensor<64x128xi16>
+  return %a, %b, %r, %i : tensor<4x1152xf32>, tensor<4x1152xf32>,
+      tensor<1x64x8x8xf16>, tensor<64x128xi16>
+}
+
+// CHECK-LABEL: func @qlinear
+func.func @qlinear(%x: tensor<2x8x64xi8>, %w: tensor<32x64xi16>,
+                   %sx: tensor<2x8xf32>, %sw: tensor<32xf32>,
+                   %zx: tensor<2x8xi32>, %b: tensor<32xf32>,
+                   %xt: tensor<16x64xi4>, %st: tensor<f32>, %swt: tensor<f32>,
+                   %zw: tensor<f32>, %zwt: tensor<i32>)
+    -> (tensor<2x8x32xf32>, tensor<16x32xbf16>) {
+  // CHECK: hqdm.qlinear %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) input_zero_point(%{{.*}}) bias(%{{.*}}) {multiplier = 0.176776692 : f32} : (tensor<2x8x64xi8>, tensor<32x64xi16>, tensor<2x8xf32>, tensor<32xf32>, tensor<2x8xi32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) input_zero_point(%zx) bias(%b)
+      {multiplier = 0.176776695 : f32}
+      : (tensor<2x8x64xi8>, tensor<32x64xi16>, tensor<2x8xf32>, tensor<32xf32>,
+         tensor<2x8xi32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  // CHECK: hqdm.qlinear %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) weight_zero_point(%{{.*}}) : (tensor<16x64xi4>, tensor<32x64xi16>, tensor<f32>, tensor<f32>, tensor<i32>) -> tensor<16x32xbf16>
+  %z = hqdm.qlinear %xt, %w scales(%st, %swt) weight_zero_point(%zwt)
+      : (tensor<16x64xi4>, tensor<32x64xi16>, tensor<f32>, tensor<f32>,
+         tensor<i32>) -> tensor<16x32xbf16>
+  return %y, %z : tensor<2x8x32xf32>, tensor<16x32xbf16>
+}
+
+// CHECK-LABEL: func @qconv2d
+func.func @qconv2d(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi4>,
+                   %sx: tensor<f32>, %sw: tensor<4xf32>, %zx: tensor<i32>,
+                   %b: tensor<4xf32>) -> tensor<1x4x5x5xf32> {
+  // CHECK: hqdm.qconv2d %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) input_zero_point(%{{.*}}) bias(%{{.*}}) {padding = array<i64: 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi4>, tensor<f32>, tensor<4xf32>, tensor<i32>, tensor<4xf32>) -> tensor<1x4x5x5xf32>
+  %y = hqdm.qconv2d %x, %w scales(%sx, %sw) input_zero_point(%zx) bias(%b)
+      {padding = array<i64: 1, 1>, strides = array<i64: 2, 2>}
+      : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi4>, tensor<f32>, tensor<4xf32>,
+         tensor<i32>, tensor<4xf32>) -> tensor<1x4x5x5xf32>
+  return %y : tensor<1x4x5x5xf32>
+}
+
+// CHECK-LABEL: func @dynamic_shapes
+func.func @dynamic_shapes(%x: tensor<?x64xf32>, %s: tensor<?xf32>,
+                          %w: tensor<32x64xi8>, %sw: tensor<32xf32>)
+    -> (tensor<?x64xf32>, tensor<?x32xf32>) {
+  // CHECK: hqdm.hadamard %{{.*}} <block = 64> : tensor<?x64xf32> -> tensor<?x64xf32>
+  %r = hqdm.hadamard %x <block = 64> : tensor<?x64xf32> -> tensor<?x64xf32>
+  %q = hqdm.quantize %r, %s <bits = 8, granularity = per_token>
+      : (tensor<?x64xf32>, tensor<?xf32>) -> tensor<?x64xi8>
+  // CHECK: hqdm.qlinear {{.*}} -> tensor<?x32xf32>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw)
+      : (tensor<?x64xi8>, tensor<32x64xi8>, tensor<?xf32>, tensor<32xf32>)
+      -> tensor<?x32xf32>
+  return %r, %y : tensor<?x64xf32>, tensor<?x32xf32>
+}
