@@ -56,7 +56,6 @@ if config.ptxas:
 
 if config.sanitizers:
     config.available_features.add("asan")
-    # MLIR's registries hold their memory until exit by design; report only
-    # errors (and UBSan findings, which abort the run).
-    config.environment["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+    # Any report (errors, leaks, UBSan findings) fails the test.
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
