@@ -24,7 +24,9 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 lib = config.llvm_lib_dir
-config.substitutions.append(("%python", config.python_executable))
+# Ahead of lit's own %python (its interpreter): the tests need numpy, which
+# the project's virtual environment has.
+config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%reference", os.path.join(
     config.hqdm_src_root, "test", "Integration", "reference")))
 config.substitutions.append(("%host_cc", config.host_cc))
@@ -41,7 +43,7 @@ config.substitutions.append((
 
 tools = [
     ToolSubst("hqdm-opt", unresolved="fatal"),
-    ToolSubst("hqdm-hadamard", unresolved="ignore"),
+    ToolSubst("hqdm-hadamard", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="fatal"),
     ToolSubst("mlir-translate", unresolved="fatal"),
     ToolSubst("llc", unresolved="fatal"),
