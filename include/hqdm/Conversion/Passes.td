@@ -20,8 +20,9 @@ def ConvertHqdmToLinalgPass : Pass<"convert-hqdm-to-linalg"> {
     * quantizers divide by the scale, round half to even (`math.roundeven`),
       add the zero point and clamp; a zero scale yields the zero point;
     * `hqdm.hadamard` reshapes the rotated axis into `[blocks, K, 2, ..., 2]`
-      and applies one two-point butterfly per power-of-two factor and a dense
-      K x K product (the fast transform), then scales by `1/sqrt(B)`;
+      and applies the dense K x K product, then one two-point butterfly per
+      power-of-two factor (the fast transform), then scales by `f32(1/sqrt(B))`;
+      this order of f32 operations is part of the reference;
     * `hqdm.qlinear` and `hqdm.qconv2d` subtract zero points and accumulate
       in `i32` (`linalg.generic` and `linalg.conv_2d_nchw_fchw`), then
       dequantize as `((acc * sx) * sw) * multiplier + bias` in `f32`.

@@ -275,9 +275,9 @@ func.func @case33(%x: tensor<2x32xi8>) {
 
 // -----
 
-func.func @case34(%x: tensor<4x8xi32>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
-  // expected-error @+1 {{input element type 'i32' is wider than 16 bits, which i32 accumulation does not allow}}
-  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi32>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>) -> tensor<4x16xf32>
+func.func @case34(%x: tensor<4x8xi64>, %w: tensor<16x8xi8>, %sx: tensor<f32>, %sw: tensor<16xf32>) {
+  // expected-error @+1 {{input element type 'i64' is wider than 32 bits, which i32 accumulation does not allow}}
+  %y = hqdm.qlinear %x, %w scales(%sx, %sw) : (tensor<4x8xi64>, tensor<16x8xi8>, tensor<f32>, tensor<16xf32>) -> tensor<4x16xf32>
   return
 }
 

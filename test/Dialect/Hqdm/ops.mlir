@@ -115,3 +115,20 @@ func.func @dynamic_shapes(%x: tensor<?x64xf32>, %s: tensor<?xf32>,
       -> tensor<?x32xf32>
   return %r, %y : tensor<?x64xf32>, tensor<?x32xf32>
 }
+
+// Single Hadamard at DiT-XL/2's MLP width: 4-bit levels rotated with a raw
+// 4608 = 36 x 128 block need 4 + 13 bits, so they are held in i32, which
+// qlinear accepts (i32 accumulation of i32 operands).
+// CHECK-LABEL: func @wide_rotated_weights
+// CHECK: hqdm.hadamard %{{.*}} <block = 4608, normalized = false> : tensor<8x4608xi4> -> tensor<8x4608xi32>
+// CHECK: hqdm.qlinear {{.*}} : (tensor<2x4608xi8>, tensor<8x4608xi32>, tensor<2xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+func.func @wide_rotated_weights(%w: tensor<8x4608xi4>, %x: tensor<2x4608xi8>,
+                                %sx: tensor<2xf32>, %sw: tensor<8xf32>)
+    -> tensor<2x8xf32> {
+  %wr = hqdm.hadamard %w <block = 4608, normalized = false>
+      : tensor<8x4608xi4> -> tensor<8x4608xi32>
+  %y = hqdm.qlinear %x, %wr scales(%sx, %sw) {multiplier = 0.0147314537 : f32}
+      : (tensor<2x4608xi8>, tensor<8x4608xi32>, tensor<2xf32>, tensor<8xf32>)
+      -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}

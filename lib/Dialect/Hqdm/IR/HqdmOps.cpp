@@ -252,10 +252,10 @@ static LogicalResult verifyQuantizedLayer(Operation *op, RankedTensorType input,
   for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"input",
                                                                    input},
                             {"weight", weight}})
-    if (type.getElementTypeBitWidth() > 16)
+    if (type.getElementTypeBitWidth() > 32)
       return op->emitOpError()
              << name << " element type " << type.getElementType()
-             << " is wider than 16 bits, which i32 accumulation does not allow";
+             << " is wider than 32 bits, which i32 accumulation does not allow";
 
   int64_t outputs = weight.getDimSize(0);
   auto scaleType = cast<RankedTensorType>(weightScale.getType());

@@ -65,7 +65,7 @@ def Hqdm_QuantizeOp : Hqdm_QuantizerOp<"quantize", Hqdm_FloatTensor,
     ```mlir
     %q = hqdm.quantize %x, %s <bits = 4>
         : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xi4>
-    %w = hqdm.quantize %x, %s, %z
+    %w = hqdm.quantize %wf, %sc, %z
         <bits = 4, symmetric = false, granularity = per_channel>
         : (tensor<16x64xf32>, tensor<16xf32>, tensor<16xi32>) -> tensor<16x64xi8>
     ```
@@ -175,15 +175,16 @@ def Hqdm_HadamardOp : Hqdm_Op<"hadamard", [Pure]> {
 
     On float tensors the result has the input's type. On integer tensors the
     op is the exact transform with the +-1 matrix (`spec` must say
-    `normalized = false`), used to rotate quantized weights; the result must be
-    wide enough to hold `block * max|x|`, i.e. at least
+    `normalized = false`), used to rotate quantized weights. Integer inputs
+    are read as signed (centered levels `W_int = Q(W) - z`); the result must
+    be wide enough to hold `block * max|x|`, i.e. at least
     `input bits + ceil(log2(block))` bits.
 
     Example:
 
     ```mlir
     %r = hqdm.hadamard %x <block = 32> : tensor<4x1152xf32> -> tensor<4x1152xf32>
-    %c = hqdm.hadamard %x <block = 64> {axis = 1 : i64}
+    %c = hqdm.hadamard %img <block = 64> {axis = 1 : i64}
         : tensor<1x64x8x8xf32> -> tensor<1x64x8x8xf32>
     %w = hqdm.hadamard %wq <block = 32, normalized = false>
         : tensor<64x128xi4> -> tensor<64x128xi16>
@@ -221,10 +222,13 @@ def Hqdm_QLinearOp : Hqdm_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
     `input_scale` is rank 0 (per tensor) or has the input's shape without `K`
     (per token); `weight_scale` is rank 0 or `[N]` (per output channel). A zero
     point, when present, has its scale's shape, and marks its operand as
-    unsigned (zero-extended); operands without one are signed. `multiplier` is
-    a compile-time constant factor, `1/sqrt(B)` for weights rotated exactly
-    with a raw block-B Hadamard. `bias` is `[N]`. The accumulator wraps on
-    overflow: producers must check the bound `K * max|x| * max|w| < 2^31`.
+    unsigned (zero-extended); operands without one are signed. Operands may
+    be up to 32 bits wide, so exactly rotated weights (`|W_int * H_raw| <=
+    B * max|W_int|`, e.g. 17 bits at B = 4608) fit. `multiplier` is a
+    compile-time constant factor, `1/sqrt(B)` (rounded to f32) for weights
+    rotated with a raw block-B Hadamard. `bias` is `[N]`. The accumulator
+    wraps on overflow: the pass that builds the op checks that the
+    worst-case `sum_k |x - zx| * |w - zw|` fits in i32.
 
     Example:
 
