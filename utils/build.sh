@@ -3,7 +3,8 @@
 #
 # Usage: utils/build.sh [BUILD_DIR] [extra cmake args...]
 # Configures (once) and builds hqdm with Ninja, lld and ccache against
-# Debian's LLVM/MLIR 22. BUILD_DIR defaults to build/.
+# Debian's LLVM/MLIR 22. BUILD_DIR defaults to build/; HQDM_BUILD_TARGET
+# (default: all) names the Ninja target.
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -22,4 +23,4 @@ if [[ ! -f "$build/build.ninja" ]]; then
     -DLLVM_USE_LINKER=lld \
     "${launcher[@]}" "$@" >/dev/null
 fi
-ninja -C "$build" all
+ninja -C "$build" "${HQDM_BUILD_TARGET:-all}"

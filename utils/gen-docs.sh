@@ -16,17 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build}"
 out="$root/docs/generated"
 
-if [[ ! -f "$build/build.ninja" ]]; then
-  launcher=()
-  command -v ccache >/dev/null &&
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  cmake -G Ninja -S "$root" -B "$build" \
-    -DCMAKE_BUILD_TYPE=Release \
-    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
-    -DLLVM_USE_LINKER=lld \
-    "${launcher[@]}" >/dev/null
-fi
-ninja -C "$build" mlir-doc >/dev/null
+HQDM_BUILD_TARGET=mlir-doc bash "$root/utils/build.sh" "$build" >/dev/null
 
 # add_mlir_doc writes to <build>/docs/<output directory>/<name>.md.
 dialect="$build/docs/Dialects/HqdmDialect.md"

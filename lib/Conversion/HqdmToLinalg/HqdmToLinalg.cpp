@@ -179,18 +179,40 @@ Value quantizeScalar(OpBuilder &b, Location loc, Value x, Value s, Value zf,
 // Quantizers
 //===----------------------------------------------------------------------===//
 
-/// Adds the scale and zero point of a quantizer op to `gen`; returns the
-/// block-argument positions (zero point position is -1 when absent).
+/// Lowers a quantizer op to one elementwise linalg.generic over its input,
+/// its scale and its zero point, both broadcast as the granularity says.
+/// `body` computes one result element from (input element, scale, zero point
+/// or a null value).
 template <typename OpTy>
-std::pair<unsigned, int> addQuantParams(GenericBuilder &gen, OpTy op,
-                                        typename OpTy::Adaptor adaptor,
-                                        unsigned rank) {
+LogicalResult
+lowerQuantizer(OpTy op, typename OpTy::Adaptor adaptor,
+               ConversionPatternRewriter &rewriter,
+               function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+                   body) {
+  Location loc = op.getLoc();
+  unsigned rank = op.getInput().getType().getRank();
+  GenericBuilder gen(rewriter, loc, rank);
+  unsigned x = gen.addInput(adaptor.getInput(), range(0, rank));
   SmallVector<unsigned> dims = scaleDims(op.getScheme(), rank);
   unsigned s = gen.addInput(adaptor.getScale(), dims);
-  int z = -1;
-  if (adaptor.getZeroPoint())
-    z = gen.addInput(adaptor.getZeroPoint(), dims);
-  return {s, z};
+  int z = adaptor.getZeroPoint()
+              ? static_cast<int>(gen.addInput(adaptor.getZeroPoint(), dims))
+              : -1;
+  Value init = emptyLike(rewriter, loc, adaptor.getInput(),
+                         op.getResult().getType().getElementType());
+  Value result = gen.buildParallel(
+      init, range(0, rank), [&](OpBuilder &b, Location l, ValueRange args) {
+        return body(b, l, args[x], args[s], z < 0 ? Value() : args[z]);
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
+/// The zero point as f32, or a null value when there is none.
+Value zeroPointAsFloat(OpBuilder &b, Location loc, Value zeroPoint) {
+  if (!zeroPoint)
+    return Value();
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), zeroPoint);
 }
 
 struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
@@ -198,25 +220,17 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
   LogicalResult
   matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    unsigned rank = op.getInput().getType().getRank();
-    Type outElt = op.getResult().getType().getElementType();
-    GenericBuilder gen(rewriter, loc, rank);
-    unsigned x = gen.addInput(adaptor.getInput(), range(0, rank));
-    auto [s, z] = addQuantParams(gen, op, adaptor, rank);
-    Value init = emptyLike(rewriter, loc, adaptor.getInput(), outElt);
     QuantSchemeAttr scheme = op.getScheme();
-    Value result = gen.buildParallel(
-        init, range(0, rank), [&](OpBuilder &b, Location l, ValueRange args) {
-          Value xf = castFloat(b, l, args[x], b.getF32Type());
-          Value zf = z < 0 ? Value() : arith::SIToFPOp::create(
-                                           b, l, b.getF32Type(), args[z]);
-          Value q = quantizeScalar(b, l, xf, args[s], zf, scheme);
+    Type outElt = op.getResult().getType().getElementType();
+    return lowerQuantizer(
+        op, adaptor, rewriter,
+        [&](OpBuilder &b, Location l, Value x, Value s, Value z) {
+          Value xf = castFloat(b, l, x, b.getF32Type());
+          Value zf = zeroPointAsFloat(b, l, z);
+          Value q = quantizeScalar(b, l, xf, s, zf, scheme);
           Value qi = arith::FPToSIOp::create(b, l, b.getI32Type(), q);
           return castInt(b, l, qi, outElt, /*isSigned=*/true);
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
@@ -225,25 +239,18 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
   LogicalResult
   matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    unsigned rank = op.getInput().getType().getRank();
-    Type outElt = op.getResult().getType().getElementType();
-    GenericBuilder gen(rewriter, loc, rank);
-    unsigned q = gen.addInput(adaptor.getInput(), range(0, rank));
-    auto [s, z] = addQuantParams(gen, op, adaptor, rank);
-    Value init = emptyLike(rewriter, loc, adaptor.getInput(), outElt);
     bool isSigned = op.getScheme().getSymmetric();
-    Value result = gen.buildParallel(
-        init, range(0, rank), [&](OpBuilder &b, Location l, ValueRange args) {
-          Value qi = castInt(b, l, args[q], b.getI32Type(), isSigned);
-          if (z >= 0)
-            qi = arith::SubIOp::create(b, l, qi, args[z]);
+    Type outElt = op.getResult().getType().getElementType();
+    return lowerQuantizer(
+        op, adaptor, rewriter,
+        [&](OpBuilder &b, Location l, Value q, Value s, Value z) {
+          Value qi = castInt(b, l, q, b.getI32Type(), isSigned);
+          if (z)
+            qi = arith::SubIOp::create(b, l, qi, z);
           Value v = arith::SIToFPOp::create(b, l, b.getF32Type(), qi);
-          v = arith::MulFOp::create(b, l, v, args[s]);
+          v = arith::MulFOp::create(b, l, v, s);
           return castFloat(b, l, v, outElt);
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
@@ -252,29 +259,21 @@ struct FakeQuantLowering : OpConversionPattern<FakeQuantOp> {
   LogicalResult
   matchAndRewrite(FakeQuantOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    unsigned rank = op.getInput().getType().getRank();
-    Type elt = op.getResult().getType().getElementType();
-    GenericBuilder gen(rewriter, loc, rank);
-    unsigned x = gen.addInput(adaptor.getInput(), range(0, rank));
-    auto [s, z] = addQuantParams(gen, op, adaptor, rank);
-    Value init = emptyLike(rewriter, loc, adaptor.getInput(), elt);
     QuantSchemeAttr scheme = op.getScheme();
-    Value result = gen.buildParallel(
-        init, range(0, rank), [&](OpBuilder &b, Location l, ValueRange args) {
-          Value xf = castFloat(b, l, args[x], b.getF32Type());
-          Value zf = z < 0 ? Value() : arith::SIToFPOp::create(
-                                           b, l, b.getF32Type(), args[z]);
-          Value q = quantizeScalar(b, l, xf, args[s], zf, scheme);
+    Type elt = op.getResult().getType().getElementType();
+    return lowerQuantizer(
+        op, adaptor, rewriter,
+        [&](OpBuilder &b, Location l, Value x, Value s, Value z) {
+          Value xf = castFloat(b, l, x, b.getF32Type());
+          Value zf = zeroPointAsFloat(b, l, z);
+          Value q = quantizeScalar(b, l, xf, s, zf, scheme);
           // The levels are small integers, so q - z is exact in f32 and
           // equals the integer path's f32(q - z).
           if (zf)
             q = arith::SubFOp::create(b, l, q, zf);
-          Value v = arith::MulFOp::create(b, l, q, args[s]);
+          Value v = arith::MulFOp::create(b, l, q, s);
           return castFloat(b, l, v, elt);
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
