@@ -50,8 +50,8 @@ struct GenericBuilder {
   /// the body's block arguments.
   unsigned addInput(Value v, ArrayRef<unsigned> results) {
     inputs.push_back(v);
-    maps.push_back(AffineMap::getMultiDimMapWithTargets(numDims, results,
-                                                        b.getContext()));
+    maps.push_back(
+        AffineMap::getMultiDimMapWithTargets(numDims, results, b.getContext()));
     return inputs.size() - 1;
   }
   /// Adds an input read through an arbitrary affine map.
@@ -75,9 +75,9 @@ struct GenericBuilder {
     return generic.getResult(0);
   }
 
-  Value buildParallel(Value init, ArrayRef<unsigned> outputResults,
-                      function_ref<Value(OpBuilder &, Location, ValueRange)>
-                          body) {
+  Value
+  buildParallel(Value init, ArrayRef<unsigned> outputResults,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
     SmallVector<utils::IteratorType> iterators(numDims,
                                                utils::IteratorType::parallel);
     return build(init, outputResults, iterators, body);
@@ -101,12 +101,6 @@ SmallVector<unsigned> range(unsigned begin, unsigned end) {
 /// element type `elementType`.
 Value emptyLike(OpBuilder &b, Location loc, Value like, Type elementType) {
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
-  return tensor::EmptyOp::create(b, loc, sizes, elementType);
-}
-
-/// A tensor.empty of `shape` whose dynamic sizes come from `dims`.
-Value emptyOf(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
-              Type elementType) {
   return tensor::EmptyOp::create(b, loc, sizes, elementType);
 }
 
@@ -161,7 +155,8 @@ SmallVector<unsigned> scaleDims(QuantSchemeAttr scheme, unsigned rank) {
 /// clamp(round_half_even(x / s) + z, min, max), or z when s == 0.
 Value quantizeScalar(OpBuilder &b, Location loc, Value x, Value s, Value zf,
                      QuantSchemeAttr scheme) {
-  Value r = math::RoundEvenOp::create(b, loc, arith::DivFOp::create(b, loc, x, s));
+  Value r =
+      math::RoundEvenOp::create(b, loc, arith::DivFOp::create(b, loc, x, s));
   if (zf)
     r = arith::AddFOp::create(b, loc, r, zf);
   // maxnumf/minnumf turn NaN into the lower bound rather than poison.
@@ -170,8 +165,8 @@ Value quantizeScalar(OpBuilder &b, Location loc, Value x, Value s, Value zf,
   r = arith::MinNumFOp::create(b, loc, r,
                                f32Const(b, loc, scheme.getMaxLevel()));
   Value zero = f32Const(b, loc, 0.0);
-  Value isZeroScale = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                            s, zero);
+  Value isZeroScale =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, s, zero);
   return arith::SelectOp::create(b, loc, isZeroScale, zf ? zf : zero, r);
 }
 
@@ -184,11 +179,10 @@ Value quantizeScalar(OpBuilder &b, Location loc, Value x, Value s, Value zf,
 /// `body` computes one result element from (input element, scale, zero point
 /// or a null value).
 template <typename OpTy>
-LogicalResult
-lowerQuantizer(OpTy op, typename OpTy::Adaptor adaptor,
-               ConversionPatternRewriter &rewriter,
-               function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
-                   body) {
+LogicalResult lowerQuantizer(
+    OpTy op, typename OpTy::Adaptor adaptor,
+    ConversionPatternRewriter &rewriter,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> body) {
   Location loc = op.getLoc();
   unsigned rank = op.getInput().getType().getRank();
   GenericBuilder gen(rewriter, loc, rank);
@@ -285,12 +279,13 @@ struct TokenScaleLowering : OpConversionPattern<TokenScaleOp> {
     Location loc = op.getLoc();
     unsigned rank = op.getInput().getType().getRank();
     Value input = adaptor.getInput();
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc,
-                                                            input);
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, input);
     sizes.pop_back();
-    Value init = filled(rewriter, loc,
-                        emptyOf(rewriter, loc, sizes, rewriter.getF32Type()),
-                        rewriter.getF32FloatAttr(0.0));
+    Value init = filled(
+        rewriter, loc,
+        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getF32Type()),
+        rewriter.getF32FloatAttr(0.0));
 
     // absmax over the last dimension.
     GenericBuilder reduce(rewriter, loc, rank);
@@ -298,22 +293,21 @@ struct TokenScaleLowering : OpConversionPattern<TokenScaleOp> {
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
     iterators.back() = utils::IteratorType::reduction;
-    Value absmax = reduce.build(
-        init, range(0, rank - 1), iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value a = math::AbsFOp::create(
-              b, l, castFloat(b, l, args[0], b.getF32Type()));
-          return arith::MaximumFOp::create(b, l, args[1], a);
-        });
+    Value absmax =
+        reduce.build(init, range(0, rank - 1), iterators,
+                     [&](OpBuilder &b, Location l, ValueRange args) {
+                       Value a = math::AbsFOp::create(
+                           b, l, castFloat(b, l, args[0], b.getF32Type()));
+                       return arith::MaximumFOp::create(b, l, args[1], a);
+                     });
 
     double maxLevel = (int64_t(1) << (op.getBits() - 1)) - 1;
     GenericBuilder divide(rewriter, loc, rank - 1);
     divide.addInput(absmax, range(0, rank - 1));
     Value result = divide.buildParallel(
-        emptyOf(rewriter, loc, sizes, rewriter.getF32Type()),
+        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getF32Type()),
         range(0, rank - 1), [&](OpBuilder &b, Location l, ValueRange args) {
-          return arith::DivFOp::create(b, l, args[0],
-                                       f32Const(b, l, maxLevel));
+          return arith::DivFOp::create(b, l, args[0], f32Const(b, l, maxLevel));
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -347,8 +341,8 @@ struct StepSelectLowering : OpConversionPattern<StepSelectOp> {
           continue;
         Value reached = arith::CmpIOp::create(
             rewriter, loc, arith::CmpIPredicate::sge, step, i64Const(start));
-        entry = arith::SelectOp::create(rewriter, loc, reached,
-                                        i64Const(g), entry);
+        entry =
+            arith::SelectOp::create(rewriter, loc, reached, i64Const(g), entry);
       }
     }
     // Clamp into [0, entries - 1].
@@ -364,8 +358,8 @@ struct StepSelectLowering : OpConversionPattern<StepSelectOp> {
     SmallVector<OpFoldResult> offsets(tableType.getRank(),
                                       rewriter.getIndexAttr(0));
     offsets[0] = index;
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc,
-                                                            table);
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, table);
     sizes[0] = rewriter.getIndexAttr(1);
     SmallVector<OpFoldResult> strides(tableType.getRank(),
                                       rewriter.getIndexAttr(1));
@@ -466,12 +460,12 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
       inputDims[baseDim] = reductionDim;
       gen.addInput(current, inputDims);
       gen.addInput(hkValue, {reductionDim, baseDim});
-      SmallVector<utils::IteratorType> iterators(
-          rank + 1, utils::IteratorType::parallel);
+      SmallVector<utils::IteratorType> iterators(rank + 1,
+                                                 utils::IteratorType::parallel);
       iterators.back() = utils::IteratorType::reduction;
-      TypedAttr zero = isFloat ? TypedAttr(rewriter.getF32FloatAttr(0.0))
-                               : TypedAttr(rewriter.getIntegerAttr(
-                                     computeType, 0));
+      TypedAttr zero = isFloat
+                           ? TypedAttr(rewriter.getF32FloatAttr(0.0))
+                           : TypedAttr(rewriter.getIntegerAttr(computeType, 0));
       Value init = filled(rewriter, loc,
                           emptyLike(rewriter, loc, current, computeType), zero);
       current = gen.build(
@@ -520,8 +514,8 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
     }
 
     // Back to the input's shape; normalize and narrow to the result type.
-    auto collapsedType = RankedTensorType::get(inputType.getShape(),
-                                               computeType);
+    auto collapsedType =
+        RankedTensorType::get(inputType.getShape(), computeType);
     current = tensor::CollapseShapeOp::create(rewriter, loc, collapsedType,
                                               current, reassociation);
     bool normalize = isFloat && op.getSpec().getNormalized();
@@ -561,12 +555,13 @@ Value buildEpilogue(OpBuilder &b, Location loc, Value acc, Value inputScale,
   GenericBuilder gen(b, loc, rank);
   unsigned a = gen.addInput(acc, range(0, rank));
   bool perToken = cast<RankedTensorType>(inputScale.getType()).getRank() != 0;
-  unsigned sx = gen.addInput(inputScale, perToken ? tokenDims
-                                                  : ArrayRef<unsigned>{});
-  bool perChannel = cast<RankedTensorType>(weightScale.getType()).getRank() != 0;
-  unsigned sw = gen.addInput(weightScale,
-                             perChannel ? ArrayRef<unsigned>{channelDim}
-                                        : ArrayRef<unsigned>{});
+  unsigned sx =
+      gen.addInput(inputScale, perToken ? tokenDims : ArrayRef<unsigned>{});
+  bool perChannel =
+      cast<RankedTensorType>(weightScale.getType()).getRank() != 0;
+  unsigned sw =
+      gen.addInput(weightScale, perChannel ? ArrayRef<unsigned>{channelDim}
+                                           : ArrayRef<unsigned>{});
   int bi = bias ? int(gen.addInput(bias, {channelDim})) : -1;
   return gen.buildParallel(
       emptyLike(b, loc, acc, outElt), range(0, rank),
@@ -594,14 +589,14 @@ Value centerLevels(OpBuilder &b, Location loc, Value v, Value zeroPoint,
   if (zeroPoint)
     gen.addInput(zeroPoint, zeroPointDims);
   bool isSigned = !zeroPoint;
-  return gen.buildParallel(
-      emptyLike(b, loc, v, b.getI32Type()), range(0, rank),
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value x = castInt(nb, l, args[0], nb.getI32Type(), isSigned);
-        if (zeroPoint)
-          x = arith::SubIOp::create(nb, l, x, args[1]);
-        return x;
-      });
+  return gen.buildParallel(emptyLike(b, loc, v, b.getI32Type()), range(0, rank),
+                           [&](OpBuilder &nb, Location l, ValueRange args) {
+                             Value x = castInt(nb, l, args[0], nb.getI32Type(),
+                                               isSigned);
+                             if (zeroPoint)
+                               x = arith::SubIOp::create(nb, l, x, args[1]);
+                             return x;
+                           });
 }
 
 struct QLinearLowering : OpConversionPattern<QLinearOp> {
@@ -631,9 +626,10 @@ struct QLinearLowering : OpConversionPattern<QLinearOp> {
     SmallVector<OpFoldResult> sizes =
         tensor::getMixedSizes(rewriter, loc, adaptor.getInput());
     sizes.back() = tensor::getMixedSize(rewriter, loc, adaptor.getWeight(), 0);
-    Value init = filled(rewriter, loc,
-                        emptyOf(rewriter, loc, sizes, rewriter.getI32Type()),
-                        rewriter.getI32IntegerAttr(0));
+    Value init = filled(
+        rewriter, loc,
+        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getI32Type()),
+        rewriter.getI32IntegerAttr(0));
     GenericBuilder gen(rewriter, loc, rank + 1);
     SmallVector<unsigned> xDims = tokenDims;
     xDims.push_back(kDim);
@@ -651,11 +647,11 @@ struct QLinearLowering : OpConversionPattern<QLinearOp> {
                                 arith::MulIOp::create(b, l, args[0], args[1]));
                           });
 
-    Value result = buildEpilogue(
-        rewriter, loc, acc, adaptor.getInputScale(), tokenDims,
-        adaptor.getWeightScale(), nDim, adaptor.getBias(),
-        op.getMultiplier().convertToFloat(),
-        op.getResult().getType().getElementType());
+    Value result =
+        buildEpilogue(rewriter, loc, acc, adaptor.getInputScale(), tokenDims,
+                      adaptor.getWeightScale(), nDim, adaptor.getBias(),
+                      op.getMultiplier().convertToFloat(),
+                      op.getResult().getType().getElementType());
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -672,10 +668,9 @@ struct QConv2DLowering : OpConversionPattern<QConv2DOp> {
         0;
     Value x = centerLevels(rewriter, loc, adaptor.getInput(),
                            adaptor.getInputZeroPoint(), {});
-    Value w = centerLevels(rewriter, loc, adaptor.getWeight(),
-                           adaptor.getWeightZeroPoint(),
-                           perChannel ? SmallVector<unsigned>{0}
-                                      : SmallVector<unsigned>{});
+    Value w = centerLevels(
+        rewriter, loc, adaptor.getWeight(), adaptor.getWeightZeroPoint(),
+        perChannel ? SmallVector<unsigned>{0} : SmallVector<unsigned>{});
 
     // Centered levels pad with 0, which is the input's real zero.
     ArrayRef<int64_t> padding = op.getPadding();
@@ -698,18 +693,18 @@ struct QConv2DLowering : OpConversionPattern<QConv2DOp> {
       if (d > 1)
         return rewriter.notifyMatchFailure(
             op, "dynamic spatial output sizes are not supported");
-      sizes.push_back(
-          tensor::getMixedSize(rewriter, loc, d == 0 ? x : w, 0));
+      sizes.push_back(tensor::getMixedSize(rewriter, loc, d == 0 ? x : w, 0));
     }
-    Value init = filled(rewriter, loc,
-                        emptyOf(rewriter, loc, sizes, rewriter.getI32Type()),
-                        rewriter.getI32IntegerAttr(0));
-    Value acc = linalg::Conv2DNchwFchwOp::create(
-                    rewriter, loc, init.getType(), ValueRange{x, w},
-                    ValueRange{init},
-                    rewriter.getI64TensorAttr(op.getStrides()),
-                    rewriter.getI64TensorAttr(op.getDilations()))
-                    .getResult(0);
+    Value init = filled(
+        rewriter, loc,
+        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getI32Type()),
+        rewriter.getI32IntegerAttr(0));
+    Value acc =
+        linalg::Conv2DNchwFchwOp::create(
+            rewriter, loc, init.getType(), ValueRange{x, w}, ValueRange{init},
+            rewriter.getI64TensorAttr(op.getStrides()),
+            rewriter.getI64TensorAttr(op.getDilations()))
+            .getResult(0);
 
     Value result = buildEpilogue(
         rewriter, loc, acc, adaptor.getInputScale(), {},
