@@ -68,3 +68,32 @@ HadamardSpecAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << llvm::toString(construction.takeError());
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// LayerPlanAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+LayerPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      QuantSchemeAttr weight, QuantSchemeAttr activation,
+                      ScaleSource scales, HadamardMode hadamard,
+                      int64_t block) {
+  if (!weight || !activation)
+    return emitError() << "a plan needs a weight and an activation scheme";
+  if (weight.getGranularity() == Granularity::PerToken)
+    return emitError() << "weights cannot be quantized per_token";
+  if (weight.getGranularity() == Granularity::PerChannel &&
+      weight.getAxis() != 0)
+    return emitError() << "per_channel weights are quantized along the "
+                          "output channel (axis 0)";
+  if (activation.getGranularity() == Granularity::PerChannel)
+    return emitError() << "activations are quantized per_tensor or per_token";
+  if (activation.getGranularity() == Granularity::PerToken &&
+      scales != ScaleSource::Dynamic)
+    return emitError() << "per_token activation scales are dynamic";
+  if (block < 0)
+    return emitError() << "Hadamard block must be non-negative (0 = the "
+                          "whole axis), got "
+                       << block;
+  return success();
+}

@@ -241,6 +241,49 @@ LogicalResult HadamardOp::verify() {
 // QLinearOp, QConv2DOp
 //===----------------------------------------------------------------------===//
 
+/// Checks the strides, padding and dilations of a 2-D convolution.
+static LogicalResult verifyWindow(Operation *op, ArrayRef<int64_t> strides,
+                                  ArrayRef<int64_t> padding,
+                                  ArrayRef<int64_t> dilations) {
+  for (auto [name, values, minimum] :
+       {std::tuple<StringRef, ArrayRef<int64_t>, int64_t>{"strides", strides,
+                                                          1},
+        {"dilations", dilations, 1},
+        {"padding", padding, 0}}) {
+    if (values.size() != 2)
+      return op->emitOpError() << name << " must have 2 entries (H, W), got "
+                               << values.size();
+    if (llvm::any_of(values, [&](int64_t v) { return v < minimum; }))
+      return op->emitOpError()
+             << name << " entries must be at least " << minimum;
+  }
+  return success();
+}
+
+/// Checks the result shape [N, F, OH, OW] of a 2-D convolution.
+static LogicalResult verifyConvResult(Operation *op, RankedTensorType input,
+                                      RankedTensorType weight,
+                                      RankedTensorType result,
+                                      ArrayRef<int64_t> strides,
+                                      ArrayRef<int64_t> padding,
+                                      ArrayRef<int64_t> dilations) {
+  SmallVector<int64_t> expected = {input.getDimSize(0), weight.getDimSize(0)};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = input.getDimSize(2 + i), kernel = weight.getDimSize(2 + i);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel)) {
+      expected.push_back(ShapedType::kDynamic);
+      continue;
+    }
+    int64_t span = dilations[i] * (kernel - 1) + 1;
+    int64_t padded = in + 2 * padding[i];
+    if (padded < span)
+      return op->emitOpError() << "kernel extent " << span
+                               << " exceeds the padded input size " << padded;
+    expected.push_back((padded - span) / strides[i] + 1);
+  }
+  return expectShape(op, "result", result, expected, "[N, F, OH, OW]");
+}
+
 /// Checks what qlinear and qconv2d share: operand widths, the weight scale
 /// and zero point, the bias.
 static LogicalResult verifyQuantizedLayer(Operation *op, RankedTensorType input,
@@ -320,17 +363,8 @@ LogicalResult QConv2DOp::verify() {
     return emitOpError() << "input has " << input.getDimSize(1)
                          << " channels but the weight expects "
                          << weight.getDimSize(1);
-  for (auto [name, values, minimum] :
-       {std::tuple<StringRef, ArrayRef<int64_t>, int64_t>{"strides",
-                                                          getStrides(), 1},
-        {"dilations", getDilations(), 1},
-        {"padding", getPadding(), 0}}) {
-    if (values.size() != 2)
-      return emitOpError() << name << " must have 2 entries (H, W), got "
-                           << values.size();
-    if (llvm::any_of(values, [&](int64_t v) { return v < minimum; }))
-      return emitOpError() << name << " entries must be at least " << minimum;
-  }
+  if (failed(verifyWindow(*this, getStrides(), getPadding(), getDilations())))
+    return failure();
   if (getInputScale().getType().getRank() != 0)
     return emitOpError() << "input scale must be rank 0 (per tensor)";
   if (failed(verifyQuantizedLayer(*this, input, weight, getWeightScale(),
@@ -338,22 +372,145 @@ LogicalResult QConv2DOp::verify() {
                                   getInputScale(), getInputZeroPoint())))
     return failure();
 
-  SmallVector<int64_t> expected = {input.getDimSize(0), weight.getDimSize(0)};
-  for (int i = 0; i < 2; ++i) {
-    int64_t in = input.getDimSize(2 + i), kernel = weight.getDimSize(2 + i);
-    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(kernel)) {
-      expected.push_back(ShapedType::kDynamic);
-      continue;
-    }
-    int64_t span = getDilations()[i] * (kernel - 1) + 1;
-    int64_t padded = in + 2 * getPadding()[i];
-    if (padded < span)
-      return emitOpError() << "kernel extent " << span
-                           << " exceeds the padded input size " << padded;
-    expected.push_back((padded - span) / getStrides()[i] + 1);
-  }
+  return verifyConvResult(*this, input, weight, getResult().getType(),
+                          getStrides(), getPadding(), getDilations());
+}
+
+//===----------------------------------------------------------------------===//
+// Float layers
+//===----------------------------------------------------------------------===//
+
+/// Checks that every operand and the result share one float element type.
+static LogicalResult verifySameElementType(Operation *op) {
+  Type element = getElementTypeOrSelf(op->getResult(0).getType());
+  for (Value operand : op->getOperands())
+    if (getElementTypeOrSelf(operand.getType()) != element)
+      return op->emitOpError()
+             << "operands and result must share one element type, got "
+             << getElementTypeOrSelf(operand.getType()) << " and " << element;
+  return success();
+}
+
+/// Checks that an input rotation is orthogonal and fits the rotated axis.
+static LogicalResult verifyInputRotation(Operation *op,
+                                         HadamardSpecAttr rotation,
+                                         int64_t features) {
+  if (!rotation)
+    return success();
+  if (!rotation.getNormalized())
+    return op->emitOpError()
+           << "input_rotation must be a normalized (orthogonal) Hadamard";
+  if (!ShapedType::isDynamic(features) && features % rotation.getBlock() != 0)
+    return op->emitOpError()
+           << "input_rotation block " << rotation.getBlock()
+           << " does not divide the " << features << " input features";
+  return success();
+}
+
+static LogicalResult verifyVector(Operation *op, StringRef what, Value value,
+                                  int64_t size) {
+  if (!value)
+    return success();
+  return expectShape(op, what, cast<RankedTensorType>(value.getType()), {size});
+}
+
+LogicalResult LinearOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1 ([..., K])";
+  if (weight.getRank() != 2)
+    return emitOpError() << "weight must have rank 2 ([N, K]), got rank "
+                         << weight.getRank();
+  int64_t k = input.getShape().back();
+  if (failed(verifyCompatibleShape({k}, {weight.getDimSize(1)})))
+    return emitOpError() << "input has " << k << " features but the weight "
+                         << "expects " << weight.getDimSize(1);
+  if (failed(verifySameElementType(*this)) ||
+      failed(verifyVector(*this, "bias", getBias(), weight.getDimSize(0))) ||
+      failed(verifyInputRotation(*this, getInputRotationAttr(), k)))
+    return failure();
+  SmallVector<int64_t> expected = tokenShape(input);
+  expected.push_back(weight.getDimSize(0));
   return expectShape(*this, "result", getResult().getType(), expected,
-                     "[N, F, OH, OW]");
+                     "[..., N]");
+}
+
+LogicalResult Conv2DOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  if (input.getRank() != 4 || weight.getRank() != 4)
+    return emitOpError() << "input (NCHW) and weight (FCHW) must have rank 4";
+  if (failed(verifyCompatibleShape({input.getDimSize(1)},
+                                   {weight.getDimSize(1)})))
+    return emitOpError() << "input has " << input.getDimSize(1)
+                         << " channels but the weight expects "
+                         << weight.getDimSize(1);
+  if (failed(verifyWindow(*this, getStrides(), getPadding(), getDilations())) ||
+      failed(verifySameElementType(*this)) ||
+      failed(verifyVector(*this, "bias", getBias(), weight.getDimSize(0))) ||
+      failed(verifyInputRotation(*this, getInputRotationAttr(),
+                                 input.getDimSize(1))))
+    return failure();
+  return verifyConvResult(*this, input, weight, getResult().getType(),
+                          getStrides(), getPadding(), getDilations());
+}
+
+LogicalResult LayerNormOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1";
+  if (failed(verifySameElementType(*this)) ||
+      failed(verifySameShape(*this, input, getResult().getType())))
+    return failure();
+  int64_t d = input.getShape().back();
+  return failure(failed(verifyVector(*this, "weight", getWeight(), d)) ||
+                 failed(verifyVector(*this, "bias", getBias(), d)));
+}
+
+LogicalResult GroupNormOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() < 2)
+    return emitOpError() << "input must have rank >= 2 ([N, C, ...])";
+  if (failed(verifySameElementType(*this)) ||
+      failed(verifySameShape(*this, input, getResult().getType())))
+    return failure();
+  int64_t c = input.getDimSize(1);
+  if (!ShapedType::isDynamic(c) && c % getGroups() != 0)
+    return emitOpError() << getGroups() << " groups do not divide " << c
+                         << " channels";
+  return failure(failed(verifyVector(*this, "weight", getWeight(), c)) ||
+                 failed(verifyVector(*this, "bias", getBias(), c)));
+}
+
+int64_t SoftmaxOp::getNormalizedAxis() {
+  int64_t axis = static_cast<int64_t>(getAxis());
+  return axis < 0 ? axis + getInput().getType().getRank() : axis;
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t axis = getAxis();
+  if (axis < -rank || axis >= rank)
+    return emitOpError() << "axis " << axis << " is out of range for rank "
+                         << rank;
+  return success();
+}
+
+LogicalResult ModulateOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() < 2)
+    return emitOpError() << "input must have rank >= 2 ([B, ..., D])";
+  if (failed(verifySameElementType(*this)) ||
+      failed(verifySameShape(*this, input, getResult().getType())))
+    return failure();
+  SmallVector<int64_t> expected = {input.getDimSize(0),
+                                   input.getShape().back()};
+  return failure(
+      failed(expectShape(*this, "shift", getShift().getType(), expected,
+                         "[B, D]")) ||
+      failed(expectShape(*this, "scale", getScale().getType(), expected,
+                         "[B, D]")));
 }
 
 #define GET_OP_CLASSES

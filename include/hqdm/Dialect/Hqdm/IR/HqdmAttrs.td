@@ -25,6 +25,44 @@ def Hqdm_Granularity : I32EnumAttr<"Granularity",
 def Hqdm_GranularityAttr
     : EnumAttr<Hqdm_Dialect, Hqdm_Granularity, "granularity">;
 
+def Hqdm_HadamardMode : I32EnumAttr<"HadamardMode",
+    "where a layer's Hadamard rotation is applied to the weight", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Single", 1, "single">,
+      I32EnumAttrCase<"Double", 2, "double">,
+    ]> {
+  let cppNamespace = "::mlir::hqdm";
+  let genSpecializedAttr = 0;
+}
+
+def Hqdm_HadamardModeAttr
+    : EnumAttr<Hqdm_Dialect, Hqdm_HadamardMode, "hadamard_mode">;
+
+def Hqdm_ScaleSource : I32EnumAttr<"ScaleSource",
+    "where activation scales come from", [
+      I32EnumAttrCase<"Dynamic", 0, "dynamic">,
+      I32EnumAttrCase<"Static", 1, "static">,
+      I32EnumAttrCase<"PerStep", 2, "per_step">,
+    ]> {
+  let cppNamespace = "::mlir::hqdm";
+  let genSpecializedAttr = 0;
+}
+
+def Hqdm_ScaleSourceAttr
+    : EnumAttr<Hqdm_Dialect, Hqdm_ScaleSource, "scale_source">;
+
+def Hqdm_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "which GELU formula", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Tanh", 1, "tanh">,
+    ]> {
+  let cppNamespace = "::mlir::hqdm";
+  let genSpecializedAttr = 0;
+}
+
+def Hqdm_GeluApproximationAttr
+    : EnumAttr<Hqdm_Dialect, Hqdm_GeluApproximation, "gelu_approximation">;
+
 class Hqdm_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<Hqdm_Dialect, name, traits> {
   let mnemonic = attrMnemonic;
@@ -95,6 +133,45 @@ def Hqdm_HadamardSpecAttr : Hqdm_Attr<"HadamardSpec", "hadamard"> {
   let parameters = (ins
     "int64_t":$block,
     DefaultValuedParameter<"bool", "true">:$normalized
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Hqdm_LayerPlanAttr : Hqdm_Attr<"LayerPlan", "plan"> {
+  let summary = "How one float layer is to be quantized";
+  let description = [{
+    Attached by `hqdm-plan` to a float layer (`hqdm.linear`, `hqdm.conv2d`)
+    and read by the passes after it:
+
+    * `weight`: the weight quantizer; `per_channel` along the output channel
+      (axis 0) or `per_tensor`;
+    * `activation`: the input quantizer; `per_tensor` or `per_token`;
+    * `scales`: where the activation scales come from: computed at run time
+      from the tensor (`dynamic`), one calibrated scale (`static`) or one per
+      sampler step (`per_step`); `per_token` scales are always dynamic;
+    * `hadamard`: `none`, `single` (HQ-DM: the activation is rotated, the
+      quantized integer weight is rotated exactly) or `double` (QuaRot: the
+      float weight is rotated, then quantized);
+    * `block`: the Hadamard block size along the reduction axis, 0 for one
+      block over the whole axis.
+
+    Example:
+
+    ```mlir
+    #hqdm.plan<weight = <bits = 4, symmetric = false, granularity = per_channel>,
+               activation = <bits = 4, granularity = per_token>,
+               hadamard = single, block = 32>
+    ```
+  }];
+  let parameters = (ins
+    "QuantSchemeAttr":$weight,
+    "QuantSchemeAttr":$activation,
+    DefaultValuedParameter<"::mlir::hqdm::ScaleSource",
+                           "::mlir::hqdm::ScaleSource::Dynamic">:$scales,
+    DefaultValuedParameter<"::mlir::hqdm::HadamardMode",
+                           "::mlir::hqdm::HadamardMode::None">:$hadamard,
+    DefaultValuedParameter<"int64_t", "32">:$block
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -13,6 +13,7 @@ include "hqdm/Dialect/Hqdm/IR/HqdmAttrs.td"
 include "hqdm/Dialect/Hqdm/IR/HqdmDialect.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 //===----------------------------------------------------------------------===//
@@ -130,6 +131,27 @@ def Hqdm_TokenScaleOp : Hqdm_Op<"token_scale", [Pure]> {
     $input ` ` `<` `bits` `=` $bits `>` attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def Hqdm_TensorScaleOp : Hqdm_Op<"tensor_scale", [Pure]> {
+  let summary = "Computes a dynamic symmetric per-tensor scale";
+  let description = [{
+    Computes `s = max(|x|) / (2^(bits-1) - 1)` over the whole tensor, the
+    scale of a symmetric `bits`-bit per-tensor quantizer, as a rank-0 tensor.
+    A tensor of zeros gets scale 0.
+
+    Example:
+
+    ```mlir
+    %s = hqdm.tensor_scale %x <bits = 8> : tensor<1x64x8x8xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Hqdm_FloatTensor:$input, ConfinedAttr<I32Attr,
+                       [IntMinValue<2>, IntMaxValue<16>]>:$bits);
+  let results = (outs 0DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input ` ` `<` `bits` `=` $bits `>` attr-dict `:` type($input) `->` type($result)
+  }];
 }
 
 def Hqdm_StepSelectOp : Hqdm_Op<"step_select", [Pure]> {
@@ -303,6 +325,251 @@ def Hqdm_QConv2DOp : Hqdm_Op<"qconv2d", [Pure, AttrSizedOperandSegments]> {
     (`input_zero_point` `(` $input_zero_point^ `)`)?
     (`weight_zero_point` `(` $weight_zero_point^ `)`)?
     (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Float layers (raised from linalg on tensors)
+//===----------------------------------------------------------------------===//
+
+def Hqdm_LinearOp : Hqdm_Op<"linear", [Pure]> {
+  let summary = "A float linear layer (PyTorch nn.Linear)";
+  let description = [{
+    Computes `y = x * (W * R)^T + b` where `input` is `[..., K]`, `weight` is
+    `[N, K]` (PyTorch's layout), `bias` is `[N]` and the result `[..., N]`.
+    R is the identity unless `input_rotation` is set: then the input arrives
+    already multiplied by the orthogonal block Hadamard R along K, and the
+    layer reads its weight in the same basis, so that
+
+    ```
+    linear(x * R, W) {input_rotation = R}  ==  linear(x, W)
+    ```
+
+    `name` identifies the layer to configuration files, remarks and
+    calibration data; `hqdm-raise` sets it. `plan` is set by `hqdm-plan` and
+    says how the layer is to be quantized.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.linear %x, %w bias(%b) {name = "blocks.0.mlp.fc1"}
+        : (tensor<16x64xf32>, tensor<256x64xf32>, tensor<256xf32>)
+        -> tensor<16x256xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    Hqdm_FloatTensor:$weight,
+    Optional<Hqdm_FloatTensor>:$bias,
+    OptionalAttr<StrAttr>:$name,
+    OptionalAttr<Hqdm_HadamardSpecAttr>:$input_rotation,
+    OptionalAttr<Hqdm_LayerPlanAttr>:$plan
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hqdm_Conv2DOp : Hqdm_Op<"conv2d", [Pure]> {
+  let summary = "A float 2-D convolution (PyTorch nn.Conv2d, one group)";
+  let description = [{
+    The convolution of PyTorch's `Conv2d` with `groups = 1`: `input` is
+    `[N, C, H, W]`, `weight` `[F, C, KH, KW]`, `bias` `[F]`.
+    `padding = [ph, pw]` pads both sides of H and W with zeros. With
+    `input_rotation`, every pixel's channel vector arrives multiplied by the
+    block Hadamard R along C, and the layer reads every kernel tap of its
+    weight in that basis (`W[f, :, kh, kw] * R`), so the result is unchanged.
+    `name` and `plan` are as for `hqdm.linear`.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.conv2d %x, %w bias(%b)
+        {padding = array<i64: 1, 1>, name = "resblock.conv1"}
+        : (tensor<1x32x8x8xf32>, tensor<32x32x3x3xf32>, tensor<32xf32>)
+        -> tensor<1x32x8x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    Hqdm_FloatTensor:$weight,
+    Optional<Hqdm_FloatTensor>:$bias,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+    DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
+    OptionalAttr<StrAttr>:$name,
+    OptionalAttr<Hqdm_HadamardSpecAttr>:$input_rotation,
+    OptionalAttr<Hqdm_LayerPlanAttr>:$plan
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class Hqdm_ElementwiseOp<string mnemonic> : Hqdm_Op<mnemonic,
+    [Pure, SameOperandsAndResultType]> {
+  let arguments = (ins Hqdm_FloatTensor:$input, OptionalAttr<StrAttr>:$name);
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Hqdm_GeluOp : Hqdm_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "GELU, exact (erf) or with PyTorch's tanh approximation";
+  let description = [{
+    `none`: `y = 0.5 * x * (1 + erf(x / sqrt(2)))`.
+    `tanh`: `y = 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))`,
+    PyTorch's `GELU(approximate="tanh")`, DiT's MLP activation.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.gelu %x approximate tanh : tensor<16x256xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    DefaultValuedAttr<Hqdm_GeluApproximationAttr,
+                      "::mlir::hqdm::GeluApproximation::None">:$approximate,
+    OptionalAttr<StrAttr>:$name
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`approximate` $approximate^)? attr-dict `:` type($result)
+  }];
+}
+
+def Hqdm_SiluOp : Hqdm_ElementwiseOp<"silu"> {
+  let summary = "SiLU: x * sigmoid(x)";
+  let description = [{
+    Computes `y = x / (1 + exp(-x))`.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.silu %x : tensor<2x64xf32>
+    ```
+  }];
+}
+
+def Hqdm_LayerNormOp : Hqdm_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Layer normalization over the last dimension";
+  let description = [{
+    `y = (x - mean) / sqrt(var + epsilon) * weight + bias`, with the mean and
+    the biased variance taken over the last dimension; `weight` and `bias`
+    (`[D]`) are optional (DiT's norms have neither).
+
+    Example:
+
+    ```mlir
+    %y = hqdm.layer_norm %x {epsilon = 1.0e-06 : f32} : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    Optional<Hqdm_FloatTensor>:$weight,
+    Optional<Hqdm_FloatTensor>:$bias,
+    DefaultValuedAttr<F32Attr, "1.0e-5f">:$epsilon,
+    OptionalAttr<StrAttr>:$name
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`weight` `(` $weight^ `)`)? (`bias` `(` $bias^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hqdm_GroupNormOp : Hqdm_Op<"group_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Group normalization of an [N, C, ...] tensor";
+  let description = [{
+    Splits the C channels into `groups` contiguous groups and normalizes each
+    (sample, group) over its channels and all trailing dimensions with the
+    biased variance: `y = (x - mean) / sqrt(var + epsilon) * weight[c] +
+    bias[c]`, where `weight` and `bias` are `[C]` and optional.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.group_norm %x weight(%g) bias(%b) {groups = 8 : i64}
+        : (tensor<1x32x8x8xf32>, tensor<32xf32>, tensor<32xf32>)
+        -> tensor<1x32x8x8xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    Optional<Hqdm_FloatTensor>:$weight,
+    Optional<Hqdm_FloatTensor>:$bias,
+    ConfinedAttr<I64Attr, [IntPositive]>:$groups,
+    DefaultValuedAttr<F32Attr, "1.0e-5f">:$epsilon,
+    OptionalAttr<StrAttr>:$name
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`weight` `(` $weight^ `)`)? (`bias` `(` $bias^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hqdm_SoftmaxOp : Hqdm_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis";
+  let description = [{
+    `y = exp(x - max(x)) / sum(exp(x - max(x)))` along `axis` (default: the
+    last dimension).
+
+    Example:
+
+    ```mlir
+    %p = hqdm.softmax %s : tensor<4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    DefaultValuedAttr<I64Attr, "-1">:$axis,
+    OptionalAttr<StrAttr>:$name
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The softmax dimension, in [0, rank).
+    int64_t getNormalizedAxis();
+  }];
+}
+
+def Hqdm_ModulateOp : Hqdm_Op<"modulate", [Pure]> {
+  let summary = "DiT's adaptive modulation x * (1 + scale) + shift";
+  let description = [{
+    `input` is `[B, ..., D]`; `shift` and `scale` are `[B, D]`, one vector per
+    sample, broadcast over the middle dimensions (the tokens):
+    `y[b, ..., d] = x[b, ..., d] * (1 + scale[b, d]) + shift[b, d]`.
+    This is a per-sample diagonal scaling computed at run time, so no
+    rotation can be moved through it.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.modulate %x, %shift, %scale
+        : (tensor<2x16x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>)
+        -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    Hqdm_FloatTensor:$shift,
+    Hqdm_FloatTensor:$scale,
+    OptionalAttr<StrAttr>:$name
+  );
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $shift `,` $scale attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
