@@ -9,6 +9,7 @@
 #include "hqdm/Conversion/Passes.h"
 #include "hqdm/Dialect/Hqdm/IR/HqdmDialect.h"
 #include "hqdm/Pipelines/Pipelines.h"
+#include "hqdm/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -20,6 +21,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::hqdm::registerHqdmConversionPasses();
+  mlir::hqdm::registerHqdmTransformsPasses();
   mlir::hqdm::registerHqdmPipelines();
 
   mlir::DialectRegistry registry;
