@@ -7,6 +7,7 @@
 
 #include "hqdm/Pipelines/Pipelines.h"
 #include "hqdm/Conversion/Passes.h"
+#include "hqdm/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -74,7 +75,38 @@ void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+void hqdm::buildQuantizePipeline(OpPassManager &pm,
+                                 const QuantizeOptions &options) {
+  // Named float layers out of torch-mlir's linalg.
+  pm.addPass(createRaisePass());
+  PlanPassOptions plan;
+  plan.scheme = options.scheme;
+  plan.hadamard = options.hadamard;
+  plan.block = options.block;
+  plan.weightSymmetric = options.weightSymmetric;
+  plan.activation = options.activation;
+  plan.config = options.config;
+  pm.addPass(createPlanPass(plan));
+  pm.addPass(createInsertHadamardPass());
+  // Layers reading the same value share one rotation.
+  pm.addPass(createCSEPass());
+  FoldRotationsPassOptions fold;
+  fold.producer = options.fold;
+  pm.addPass(createFoldRotationsPass(fold));
+  QuantizeLayersPassOptions quantize;
+  quantize.form = options.form;
+  pm.addPass(createQuantizeLayersPass(quantize));
+  // Drop the float weights the quantized layers replaced.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void hqdm::registerHqdmPipelines() {
+  PassPipelineRegistration<QuantizeOptions>(
+      "hqdm-quantize",
+      "Quantize a float model: raise torch-mlir layers, plan, insert Hadamard "
+      "rotations, fold them where legal, quantize weights and activations",
+      buildQuantizePipeline);
   PassPipelineRegistration<LowerToCPUOptions>(
       "hqdm-lower-to-cpu",
       "Lower hqdm and linalg-on-tensors IR to the LLVM dialect for the CPU "

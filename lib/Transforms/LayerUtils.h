@@ -1,0 +1,84 @@
+//===- LayerUtils.h - Helpers shared by the quantization passes -*- C++ -*-===//
+//
+// Uniform access to the float layers (hqdm.linear, hqdm.conv2d), reading and
+// writing constant tensors, and the remarks the passes emit.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HQDM_LIB_TRANSFORMS_LAYERUTILS_H
+#define HQDM_LIB_TRANSFORMS_LAYERUTILS_H
+
+#include "hqdm/Dialect/Hqdm/IR/HqdmOps.h"
+
+#include "mlir/IR/Remarks.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::hqdm {
+
+/// A float layer: hqdm.linear or hqdm.conv2d. Both read `input` along one
+/// reduction axis (the last one of a linear input, the channels of a
+/// convolution input) against `weight`'s axis 1.
+class FloatLayer {
+public:
+  /// Returns a layer for hqdm.linear / hqdm.conv2d, null otherwise.
+  static FloatLayer get(Operation *op);
+
+  explicit operator bool() const { return op != nullptr; }
+  Operation *getOperation() const { return op; }
+  bool isConv() const { return isa<Conv2DOp>(op); }
+
+  Value getInput() const { return op->getOperand(0); }
+  Value getWeight() const { return op->getOperand(1); }
+  Value getBias() const;
+  /// The layer's name, or "<unnamed>".
+  std::string getName() const;
+  /// The reduction axis of the input (rank - 1, or 1 for NCHW).
+  int64_t getInputAxis() const;
+  /// The number of input features (K or C).
+  int64_t getInputFeatures() const;
+  HadamardSpecAttr getInputRotation() const;
+  void setInputRotation(HadamardSpecAttr rotation) const;
+  LayerPlanAttr getPlan() const;
+  void setPlan(LayerPlanAttr plan) const;
+
+private:
+  explicit FloatLayer(Operation *op) : op(op) {}
+  Operation *op = nullptr;
+};
+
+/// The values of a constant float tensor (dense or dense_resource with data),
+/// row major, as doubles. Fails with `why` set when the value is not such a
+/// constant (a function argument, an elided resource, ...).
+FailureOr<std::vector<double>> readFloatConstant(Value value,
+                                                 std::string &why);
+
+/// A float tensor constant of `type` (f32, f16 or bf16) holding `values`.
+DenseElementsAttr makeFloatConstant(RankedTensorType type,
+                                    ArrayRef<double> values);
+
+/// An integer tensor constant of the given shape and width.
+DenseElementsAttr makeIntConstant(ArrayRef<int64_t> shape, unsigned width,
+                                  ArrayRef<int64_t> values, MLIRContext *ctx);
+
+/// Concatenates anything raw_ostream prints, for remark texts (remarks take
+/// strings only).
+template <typename... Parts>
+std::string concat(const Parts &...parts) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  (os << ... << parts);
+  return text;
+}
+
+/// Remark categories: `--remarks-filter=hqdm` shows all of them.
+inline remark::RemarkOpts remarkOpts(StringRef pass, StringRef what) {
+  return remark::RemarkOpts::name(what).category(pass);
+}
+
+} // namespace mlir::hqdm
+
+#endif // HQDM_LIB_TRANSFORMS_LAYERUTILS_H

@@ -1,0 +1,401 @@
+//===- QuantizeLayers.cpp - Quantize planned layers -------------*- C++ -*-===//
+//
+// Replaces each planned float layer by its quantized form:
+//
+//   weights     per output channel (or per tensor), symmetric or asymmetric,
+//               clipping ratio searched to minimize sum |W - W_hat|^p;
+//   single      W_rot = (Q(W) - z) * H_raw per block along the reduction axis
+//               (per kernel tap for convolutions), exact in integers; the
+//               layer's multiplier is 1/sqrt(B);
+//   double      W' = W * H in float, then quantized;
+//   none        Q(W) as stored levels with the zero point as an operand;
+//   activations a quantizer with dynamic per-token or per-tensor scales on the
+//               (possibly rotated) input.
+//
+// The integer form uses hqdm.qlinear / hqdm.qconv2d; the fake-quant form
+// computes the same quantization in float and is what the integer form is
+// tested against.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LayerUtils.h"
+
+#include "hqdm/Dialect/Hqdm/IR/HqdmDialect.h"
+#include "hqdm/Support/Hadamard.h"
+#include "hqdm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Threading.h"
+
+#include <cmath>
+
+namespace mlir::hqdm {
+#define GEN_PASS_DEF_QUANTIZELAYERSPASS
+#include "hqdm/Transforms/Passes.h.inc"
+} // namespace mlir::hqdm
+
+using namespace mlir;
+using namespace mlir::hqdm;
+
+namespace {
+
+/// A quantized weight: `levels` as the quantizer stores them (unsigned for
+/// asymmetric schemes), one scale and zero point per row.
+struct QuantizedWeight {
+  std::vector<int64_t> levels;
+  std::vector<float> scales;
+  std::vector<int64_t> zeroPoints;
+  /// sum of squared errors and of squared values, for the weight SQNR.
+  double errorEnergy = 0, signalEnergy = 0;
+};
+
+/// Quantizes one row of `n` values with scale `s` and zero point `z`; returns
+/// sum |w - w_hat|^p (or the squared error when `squared`).
+double quantizeRow(const double *w, int64_t n, float s, int64_t z,
+                   int64_t minLevel, int64_t maxLevel, double p,
+                   int64_t *levels) {
+  double error = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t q = z;
+    if (s != 0.0f) {
+      double r = std::nearbyint(w[i] / double(s)); // ties to even
+      q = std::clamp<int64_t>(int64_t(r) + z, minLevel, maxLevel);
+    }
+    if (levels)
+      levels[i] = q;
+    double e = std::abs(w[i] - double(q - z) * double(s));
+    error += p == 2.0 ? e * e : std::pow(e, p);
+  }
+  return error;
+}
+
+/// Per-row clipping search: tries ratios 1, 0.99, ... of the row's range and
+/// keeps the scale (and zero point) with the smallest L_p error.
+QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
+                               int64_t rows, int64_t cols,
+                               QuantSchemeAttr scheme, int64_t candidates,
+                               double p) {
+  QuantizedWeight result;
+  result.levels.resize(w.size());
+  result.scales.resize(rows);
+  result.zeroPoints.resize(rows);
+  int64_t minLevel = scheme.getMinLevel(), maxLevel = scheme.getMaxLevel();
+  bool symmetric = scheme.getSymmetric();
+  std::vector<double> errors(rows), signals(rows);
+
+  parallelFor(ctx, 0, rows, [&](size_t row) {
+    const double *data = w.data() + row * cols;
+    double lo = 0, hi = 0;
+    for (int64_t i = 0; i < cols; ++i) {
+      lo = std::min(lo, data[i]);
+      hi = std::max(hi, data[i]);
+    }
+    double absmax = std::max(-lo, hi);
+    float bestScale = 0;
+    int64_t bestZero = symmetric ? 0 : 0;
+    double bestError = INFINITY;
+    for (int64_t c = 0; c < candidates; ++c) {
+      double ratio = 1.0 - 0.01 * double(c);
+      float s;
+      int64_t z = 0;
+      if (symmetric) {
+        s = float(ratio * absmax / double(maxLevel));
+      } else {
+        double l = ratio * lo, h = ratio * hi;
+        s = float((h - l) / double(maxLevel));
+        if (s != 0.0f)
+          z = std::clamp<int64_t>(int64_t(std::nearbyint(-l / double(s))), 0,
+                                  maxLevel);
+      }
+      double error = quantizeRow(data, cols, s, z, minLevel, maxLevel, p,
+                                 /*levels=*/nullptr);
+      if (error < bestError) {
+        bestError = error;
+        bestScale = s;
+        bestZero = z;
+      }
+    }
+    result.scales[row] = bestScale;
+    result.zeroPoints[row] = bestZero;
+    errors[row] = quantizeRow(data, cols, bestScale, bestZero, minLevel,
+                              maxLevel, 2.0, result.levels.data() + row * cols);
+    double signal = 0;
+    for (int64_t i = 0; i < cols; ++i)
+      signal += data[i] * data[i];
+    signals[row] = signal;
+  });
+  for (int64_t r = 0; r < rows; ++r) {
+    result.errorEnergy += errors[r];
+    result.signalEnergy += signals[r];
+  }
+  return result;
+}
+
+/// Applies `transform` to every vector along axis 1 of a row-major tensor of
+/// `shape` (the reduction axis of a weight: K of [N, K], C of [F, C, KH, KW]).
+template <typename T, typename Fn>
+void forEachAxis1Vector(std::vector<T> &values, ArrayRef<int64_t> shape,
+                        Fn transform) {
+  int64_t outer = shape[0], length = shape[1], inner = 1;
+  for (int64_t d : shape.drop_front(2))
+    inner *= d;
+  std::vector<T> vector(length);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      T *base = values.data() + o * length * inner + i;
+      for (int64_t c = 0; c < length; ++c)
+        vector[c] = base[c * inner];
+      transform(vector);
+      for (int64_t c = 0; c < length; ++c)
+        base[c * inner] = vector[c];
+    }
+}
+
+/// The narrowest of i8 / i16 / i32 that holds every value.
+unsigned storageWidth(ArrayRef<int64_t> values) {
+  int64_t maxAbs = 0;
+  for (int64_t v : values)
+    maxAbs = std::max(maxAbs, std::abs(v));
+  if (maxAbs <= 127)
+    return 8;
+  if (maxAbs <= 32767)
+    return 16;
+  return 32;
+}
+
+double toDecibels(double signal, double error) {
+  return error == 0 ? INFINITY : 10.0 * std::log10(signal / error);
+}
+
+struct QuantizeLayersPass
+    : hqdm::impl::QuantizeLayersPassBase<QuantizeLayersPass> {
+  using QuantizeLayersPassBase::QuantizeLayersPassBase;
+
+  void runOnOperation() override {
+    if (form != "integer" && form != "fake-quant") {
+      getOperation().emitError()
+          << "hqdm-quantize-layers: form '" << form
+          << "' is not one of integer, fake-quant";
+      return signalPassFailure();
+    }
+    if (clipCandidates < 1 || clipCandidates > 100 || clipNorm <= 0) {
+      getOperation().emitError()
+          << "hqdm-quantize-layers: clip-candidates must be in [1, 100] and "
+             "clip-norm positive";
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> layers;
+    getOperation().walk([&](Operation *op) {
+      if (FloatLayer layer = FloatLayer::get(op); layer && layer.getPlan())
+        layers.push_back(op);
+    });
+    for (Operation *op : layers)
+      if (failed(quantize(FloatLayer::get(op))))
+        return signalPassFailure();
+  }
+
+  /// The activation scale of `input`, computed at run time.
+  FailureOr<Value> activationScale(OpBuilder &builder, FloatLayer layer,
+                                   Value input, LayerPlanAttr plan) {
+    Operation *op = layer.getOperation();
+    QuantSchemeAttr scheme = plan.getActivation();
+    if (plan.getScales() != ScaleSource::Dynamic)
+      return op->emitError()
+             << "layer '" << layer.getName() << "': "
+             << stringifyScaleSource(plan.getScales())
+             << " activation scales need calibration statistics, which this "
+                "pipeline was not given; use dynamic scales (activation="
+                "per-token or per-tensor)";
+    if (!scheme.getSymmetric())
+      return op->emitError() << "layer '" << layer.getName()
+                             << "': dynamic activation scales are symmetric";
+    auto inputType = cast<RankedTensorType>(input.getType());
+    auto bits = builder.getI32IntegerAttr(scheme.getBits());
+    if (scheme.getGranularity() == Granularity::PerToken) {
+      if (inputType.getRank() < 2)
+        return op->emitError() << "layer '" << layer.getName()
+                               << "': per-token scales need an input of rank "
+                                  ">= 2";
+      auto type = RankedTensorType::get(inputType.getShape().drop_back(),
+                                        builder.getF32Type());
+      return TokenScaleOp::create(builder, op->getLoc(), type, input, bits)
+          .getResult();
+    }
+    auto type = RankedTensorType::get({}, builder.getF32Type());
+    return TensorScaleOp::create(builder, op->getLoc(), type, input, bits)
+        .getResult();
+  }
+
+  LogicalResult quantize(FloatLayer layer) {
+    Operation *op = layer.getOperation();
+    MLIRContext *ctx = op->getContext();
+    LayerPlanAttr plan = layer.getPlan();
+    HadamardSpecAttr rotation = layer.getInputRotation();
+    // The mode as the IR stands: a rotated input needs its weight rotated,
+    // in integers (single) or in float (double).
+    HadamardMode mode = !rotation ? HadamardMode::None
+                        : plan.getHadamard() == HadamardMode::Single
+                            ? HadamardMode::Single
+                            : HadamardMode::Double;
+    int64_t block = rotation ? rotation.getBlock() : 0;
+
+    std::string why;
+    auto weightType = cast<RankedTensorType>(layer.getWeight().getType());
+    FailureOr<std::vector<double>> weight =
+        readFloatConstant(layer.getWeight(), why);
+    if (failed(weight))
+      return op->emitError() << "layer '" << layer.getName()
+                             << "': cannot quantize its weight: " << why;
+    ArrayRef<int64_t> shape = weightType.getShape();
+    int64_t outputs = shape[0];
+    int64_t perOutput = weightType.getNumElements() / outputs;
+
+    // Double: rotate the float weight first.
+    if (mode == HadamardMode::Double)
+      forEachAxis1Vector(*weight, shape, [&](std::vector<double> &v) {
+        for (size_t b = 0; b < v.size(); b += block)
+          llvm::cantFail(fastHadamardTransform(
+              MutableArrayRef<double>(v).slice(b, block), block));
+      });
+
+    QuantSchemeAttr weightScheme = plan.getWeight();
+    bool perChannel = weightScheme.getGranularity() == Granularity::PerChannel;
+    int64_t rows = perChannel ? outputs : 1;
+    QuantizedWeight q =
+        quantizeWeight(ctx, *weight, rows, weightType.getNumElements() / rows,
+                       weightScheme, clipCandidates, clipNorm);
+
+    // The integers the layer multiplies: levels minus zero points, rotated
+    // exactly for single.
+    std::vector<int64_t> centered(q.levels.size());
+    int64_t rowLength = weightType.getNumElements() / rows;
+    for (size_t i = 0; i < centered.size(); ++i)
+      centered[i] = q.levels[i] - q.zeroPoints[i / rowLength];
+    std::vector<int64_t> integerWeight = centered;
+    if (mode == HadamardMode::Single)
+      forEachAxis1Vector(integerWeight, shape, [&](std::vector<int64_t> &v) {
+        llvm::cantFail(blockHadamardTransformRaw(v, v.size(), block));
+      });
+
+    // Worst case of the i32 accumulation: sum_k |w_k| * max|x level|.
+    int64_t maxInput = plan.getActivation().getMaxLevel();
+    int64_t worst = 0, maxWeight = 0;
+    for (int64_t o = 0; o < outputs; ++o) {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < perOutput; ++i) {
+        int64_t v = std::abs(integerWeight[o * perOutput + i]);
+        sum += v;
+        maxWeight = std::max(maxWeight, v);
+      }
+      worst = std::max(worst, sum * maxInput);
+    }
+    if (worst > std::numeric_limits<int32_t>::max())
+      return op->emitError()
+             << "layer '" << layer.getName()
+             << "': the i32 accumulator can overflow: worst case " << worst
+             << " > 2^31 - 1 (sum over " << perOutput << " products of "
+             << "weights up to " << maxWeight << " and activations up to "
+             << maxInput << "); use a smaller Hadamard block or fewer bits";
+
+    OpBuilder builder(op);
+    Location loc = op->getLoc();
+    Value input = layer.getInput();
+    FailureOr<Value> inputScale = activationScale(builder, layer, input, plan);
+    if (failed(inputScale))
+      return failure();
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    auto scaleShape = perChannel ? SmallVector<int64_t>{outputs}
+                                 : SmallVector<int64_t>{};
+    auto scaleType = RankedTensorType::get(scaleShape, builder.getF32Type());
+    QuantSchemeAttr activation = plan.getActivation();
+    Value newResult;
+    std::string stored;
+
+    if (form == "fake-quant") {
+      // x_hat = FQ(x); the layer runs on W_hat = (q - z) * s, in the basis
+      // the weight was quantized in.
+      Value fake = FakeQuantOp::create(builder, loc, input.getType(), input,
+                                       *inputScale, Value(), activation);
+      std::vector<double> dequantized(centered.size());
+      for (size_t i = 0; i < centered.size(); ++i)
+        dequantized[i] = double(float(centered[i]) * q.scales[i / rowLength]);
+      auto newWeight = arith::ConstantOp::create(
+          builder, loc, makeFloatConstant(weightType, dequantized));
+      Operation *clone = builder.clone(*op);
+      clone->setOperand(0, fake);
+      clone->setOperand(1, newWeight);
+      clone->removeAttr("plan");
+      // Double-rotated weights already live in the rotated basis.
+      if (mode == HadamardMode::Double)
+        clone->removeAttr("input_rotation");
+      newResult = clone->getResult(0);
+      stored = "fake-quant";
+    } else {
+      auto levelType = builder.getIntegerType(activation.getBits() <= 8 ? 8
+                                                                        : 16);
+      auto quantizedType =
+          RankedTensorType::get(cast<RankedTensorType>(input.getType())
+                                    .getShape(),
+                                levelType);
+      Value quantized = QuantizeOp::create(builder, loc, quantizedType, input,
+                                           *inputScale, Value(), activation);
+
+      // Weight operand: rotated integers (single) or stored levels with the
+      // zero point as an operand (asymmetric none/double).
+      Value weightZeroPoint;
+      DenseElementsAttr weightAttr;
+      if (mode == HadamardMode::Single || weightScheme.getSymmetric()) {
+        unsigned width = mode == HadamardMode::Single
+                             ? storageWidth(integerWeight)
+                             : weightScheme.getBits();
+        weightAttr = makeIntConstant(shape, width, integerWeight, ctx);
+      } else {
+        weightAttr =
+            makeIntConstant(shape, weightScheme.getBits(), q.levels, ctx);
+        std::vector<int64_t> zeros(q.zeroPoints.begin(), q.zeroPoints.end());
+        weightZeroPoint = arith::ConstantOp::create(
+            builder, loc, makeIntConstant(scaleShape, 32, zeros, ctx));
+      }
+      stored = concat(weightAttr.getElementType());
+      Value weightValue = arith::ConstantOp::create(builder, loc, weightAttr);
+      Value weightScale = arith::ConstantOp::create(
+          builder, loc,
+          DenseElementsAttr::get(scaleType, ArrayRef<float>(q.scales)));
+      float multiplier =
+          mode == HadamardMode::Single ? float(1.0 / std::sqrt(double(block)))
+                                       : 1.0f;
+      auto multiplierAttr = builder.getF32FloatAttr(multiplier);
+      if (auto conv = dyn_cast<Conv2DOp>(op))
+        newResult = QConv2DOp::create(
+            builder, loc, resultType, quantized, weightValue, *inputScale,
+            weightScale, Value(), weightZeroPoint, layer.getBias(),
+            conv.getStridesAttr(), conv.getPaddingAttr(),
+            conv.getDilationsAttr(), multiplierAttr);
+      else
+        newResult = QLinearOp::create(builder, loc, resultType, quantized,
+                                      weightValue, *inputScale, weightScale,
+                                      Value(), weightZeroPoint,
+                                      layer.getBias(), multiplierAttr);
+    }
+
+    ++numQuantized;
+    remark::passed(loc, remarkOpts("hqdm-quantize", "Quantized"))
+        << concat(
+               "layer '", layer.getName(), "': W", weightScheme.getBits(),
+               weightScheme.getSymmetric() ? " symmetric" : " asymmetric",
+               perChannel ? " per channel" : " per tensor", " (weight SQNR ",
+               llvm::format("%.1f", toDecibels(q.signalEnergy, q.errorEnergy)),
+               " dB), A", activation.getBits(), " ",
+               stringifyGranularity(activation.getGranularity()),
+               " dynamic, hadamard ", stringifyHadamardMode(mode),
+               mode == HadamardMode::None ? "" : concat(" block ", block),
+               "; weight stored as ", stored, ", max |w| ", maxWeight,
+               ", worst-case accumulator ", worst);
+    op->getResult(0).replaceAllUsesWith(newResult);
+    op->erase();
+    return success();
+  }
+};
+
+} // namespace
