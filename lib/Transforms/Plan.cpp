@@ -269,13 +269,13 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
         failed(parseHadamard(hadamard, defaults, error)) ||
         failed(parseActivation(activation, defaults, error)) ||
         failed(parseBlock(block, defaults, error))) {
-      module.emitError() << "hqdm-plan: " << error;
+      emitError(module.getLoc()) << "hqdm-plan: " << error;
       return signalPassFailure();
     }
     defaults.weightSymmetric = weightSymmetric;
     std::vector<Rule> rules;
     if (!config.empty() && failed(readConfig(config, defaults, rules, error))) {
-      module.emitError() << "hqdm-plan: " << error;
+      emitError(module.getLoc()) << "hqdm-plan: " << error;
       return signalPassFailure();
     }
 

@@ -91,9 +91,9 @@ QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
       lo = std::min(lo, data[i]);
       hi = std::max(hi, data[i]);
     }
-    double absmax = std::max(-lo, hi);
+    double absmax = std::max(std::abs(lo), std::abs(hi));
     float bestScale = 0;
-    int64_t bestZero = symmetric ? 0 : 0;
+    int64_t bestZero = 0;
     double bestError = INFINITY;
     for (int64_t c = 0; c < candidates; ++c) {
       double ratio = 1.0 - 0.01 * double(c);
@@ -174,13 +174,13 @@ struct QuantizeLayersPass
 
   void runOnOperation() override {
     if (form != "integer" && form != "fake-quant") {
-      getOperation().emitError()
+      emitError(getOperation().getLoc())
           << "hqdm-quantize-layers: form '" << form
           << "' is not one of integer, fake-quant";
       return signalPassFailure();
     }
     if (clipCandidates < 1 || clipCandidates > 100 || clipNorm <= 0) {
-      getOperation().emitError()
+      emitError(getOperation().getLoc())
           << "hqdm-quantize-layers: clip-candidates must be in [1, 100] and "
              "clip-norm positive";
       return signalPassFailure();
