@@ -25,7 +25,19 @@ def ConvertHqdmToLinalgPass : Pass<"convert-hqdm-to-linalg"> {
       this order of f32 operations is part of the reference;
     * `hqdm.qlinear` and `hqdm.qconv2d` subtract zero points and accumulate
       in `i32` (`linalg.generic` and `linalg.conv_2d_nchw_fchw`), then
-      dequantize as `((acc * sx) * sw) * multiplier + bias` in `f32`.
+      dequantize as `((acc * sx) * sw) * multiplier + bias` in `f32`;
+    * the float layers compute in `f32` whatever their element type and
+      round only the result: `hqdm.linear` is a `linalg.generic` reduction
+      over K reading the weight through a transposed map, `hqdm.conv2d` a
+      `tensor.pad` and `linalg.conv_2d_nchw_fchw`, each followed by the bias;
+      an `input_rotation` becomes an `hqdm.hadamard` of the weight (its K
+      axis, or axis 1 of a conv weight), lowered like any other;
+      `hqdm.gelu` (erf, or tanh with `sqrt(2/pi)`), `hqdm.silu` and
+      `hqdm.modulate` are elementwise; `hqdm.layer_norm` and
+      `hqdm.group_norm` (on `[N, G, C/G, ...]`) reduce twice, for the mean
+      and then the biased variance; `hqdm.softmax` subtracts the maximum
+      along its axis before `exp`; `hqdm.tensor_scale` and
+      `hqdm.token_scale` are an absmax reduction and one division.
 
     Example:
 

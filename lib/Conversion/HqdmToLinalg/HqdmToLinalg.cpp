@@ -4,7 +4,8 @@
 // of the hqdm dialect. Every op becomes linalg.generic (or a named linalg op)
 // over tensors, so that upstream bufferization and lowering compile it. The
 // arithmetic follows hqdm's numerics contract step by step: the integration
-// tests compare it bit for bit (integers) or to 1e-6 (floats) with numpy.
+// tests compare it bit for bit (integers) or to 1e-6 (floats) with numpy, and
+// the float layers, which reduce in f32, to 1e-5 of their terms' magnitude.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +24,7 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mlir::hqdm {
 #define GEN_PASS_DEF_CONVERTHQDMTOLINALGPASS
@@ -135,6 +137,46 @@ Value castFloat(OpBuilder &b, Location loc, Value v, Type to) {
 
 Value f32Const(OpBuilder &b, Location loc, double value) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+/// Builds `gen` as a reduction over the iteration dimensions `reduced` into a
+/// new f32 accumulator holding `init` and indexed by the other dimensions.
+/// `like` is a tensor shaped like the iteration space (for dynamic sizes).
+Value buildReduction(
+    GenericBuilder &gen, Value like, ArrayRef<unsigned> reduced, double init,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<unsigned> kept;
+  SmallVector<utils::IteratorType> iterators;
+  for (auto [d, size] :
+       llvm::enumerate(tensor::getMixedSizes(gen.b, gen.loc, like))) {
+    if (llvm::is_contained(reduced, d)) {
+      iterators.push_back(utils::IteratorType::reduction);
+      continue;
+    }
+    iterators.push_back(utils::IteratorType::parallel);
+    kept.push_back(d);
+    sizes.push_back(size);
+  }
+  Value empty =
+      tensor::EmptyOp::create(gen.b, gen.loc, sizes, gen.b.getF32Type());
+  Value acc = filled(gen.b, gen.loc, empty, gen.b.getF32FloatAttr(init));
+  return gen.build(acc, kept, iterators, body);
+}
+
+/// `v` with its elements extended to f32 (an elementwise linalg.generic), or
+/// `v` itself when it already holds f32.
+Value extendToF32(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getElementType().isF32())
+    return v;
+  unsigned rank = type.getRank();
+  GenericBuilder gen(b, loc, rank);
+  gen.addInput(v, range(0, rank));
+  return gen.buildParallel(emptyLike(b, loc, v, b.getF32Type()), range(0, rank),
+                           [&](OpBuilder &nb, Location l, ValueRange args) {
+                             return castFloat(nb, l, args[0], nb.getF32Type());
+                           });
 }
 
 /// The iteration-space dimensions that index a scale of `scheme`'s
@@ -271,46 +313,54 @@ struct FakeQuantLowering : OpConversionPattern<FakeQuantOp> {
   }
 };
 
-struct TokenScaleLowering : OpConversionPattern<TokenScaleOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(TokenScaleOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    unsigned rank = op.getInput().getType().getRank();
-    Value input = adaptor.getInput();
-    SmallVector<OpFoldResult> sizes =
-        tensor::getMixedSizes(rewriter, loc, input);
-    sizes.pop_back();
-    Value init = filled(
-        rewriter, loc,
-        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getF32Type()),
-        rewriter.getF32FloatAttr(0.0));
-
-    // absmax over the last dimension.
-    GenericBuilder reduce(rewriter, loc, rank);
-    reduce.addInput(input, range(0, rank));
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    iterators.back() = utils::IteratorType::reduction;
-    Value absmax =
-        reduce.build(init, range(0, rank - 1), iterators,
+/// Replaces a dynamic scale op by the scale of a symmetric `bits`-bit
+/// quantizer: max |x| over the dimensions of `input` from `firstReduced` on,
+/// divided by 2^(bits-1) - 1 (0 for all-zero slices).
+LogicalResult lowerAbsMaxScale(Operation *op, Value input, unsigned bits,
+                               unsigned firstReduced,
+                               ConversionPatternRewriter &rewriter) {
+  Location loc = op->getLoc();
+  unsigned rank = cast<RankedTensorType>(input.getType()).getRank();
+  GenericBuilder reduce(rewriter, loc, rank);
+  reduce.addInput(input, range(0, rank));
+  Value absmax =
+      buildReduction(reduce, input, range(firstReduced, rank), 0.0,
                      [&](OpBuilder &b, Location l, ValueRange args) {
                        Value a = math::AbsFOp::create(
                            b, l, castFloat(b, l, args[0], b.getF32Type()));
                        return arith::MaximumFOp::create(b, l, args[1], a);
                      });
 
-    double maxLevel = (int64_t(1) << (op.getBits() - 1)) - 1;
-    GenericBuilder divide(rewriter, loc, rank - 1);
-    divide.addInput(absmax, range(0, rank - 1));
-    Value result = divide.buildParallel(
-        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getF32Type()),
-        range(0, rank - 1), [&](OpBuilder &b, Location l, ValueRange args) {
-          return arith::DivFOp::create(b, l, args[0], f32Const(b, l, maxLevel));
-        });
-    rewriter.replaceOp(op, result);
-    return success();
+  double maxLevel = (int64_t(1) << (bits - 1)) - 1;
+  GenericBuilder divide(rewriter, loc, firstReduced);
+  divide.addInput(absmax, range(0, firstReduced));
+  Value result = divide.buildParallel(
+      emptyLike(rewriter, loc, absmax, rewriter.getF32Type()),
+      range(0, firstReduced), [&](OpBuilder &b, Location l, ValueRange args) {
+        return arith::DivFOp::create(b, l, args[0], f32Const(b, l, maxLevel));
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
+struct TokenScaleLowering : OpConversionPattern<TokenScaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TokenScaleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    unsigned rank = op.getInput().getType().getRank();
+    return lowerAbsMaxScale(op, adaptor.getInput(), op.getBits(), rank - 1,
+                            rewriter);
+  }
+};
+
+struct TensorScaleLowering : OpConversionPattern<TensorScaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TensorScaleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    return lowerAbsMaxScale(op, adaptor.getInput(), op.getBits(),
+                            /*firstReduced=*/0, rewriter);
   }
 };
 
@@ -599,6 +649,82 @@ Value centerLevels(OpBuilder &b, Location loc, Value v, Value zeroPoint,
                            });
 }
 
+/// The product `x * w^T` of a linear layer: acc[b..., n] = sum_k of
+/// x[b..., k] and w[n, k], combined by `multiplyAdd(x, w, acc)` into an
+/// `accElt` accumulator that starts at 0. `x` is [..., K], `w` is [N, K].
+Value buildLinearProduct(
+    OpBuilder &b, Location loc, Value x, Value w, Type accElt,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        multiplyAdd) {
+  unsigned rank = cast<RankedTensorType>(x.getType()).getRank();
+  unsigned batchDims = rank - 1;
+  // Iteration space (b..., n, k).
+  unsigned nDim = batchDims, kDim = batchDims + 1;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+  sizes.back() = tensor::getMixedSize(b, loc, w, 0);
+  Value init = filled(b, loc, tensor::EmptyOp::create(b, loc, sizes, accElt),
+                      b.getZeroAttr(accElt));
+  GenericBuilder gen(b, loc, rank + 1);
+  SmallVector<unsigned> xDims = range(0, batchDims);
+  xDims.push_back(kDim);
+  gen.addInput(x, xDims);
+  gen.addInput(w, {nDim, kDim});
+  SmallVector<utils::IteratorType> iterators(rank + 1,
+                                             utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  SmallVector<unsigned> outDims = range(0, batchDims);
+  outDims.push_back(nDim);
+  return gen.build(init, outDims, iterators,
+                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                     return multiplyAdd(nb, l, args[0], args[1], args[2]);
+                   });
+}
+
+/// `x` (NCHW) padded with zeros on both sides of H and W by `padding`.
+Value padSpatial(OpBuilder &b, Location loc, Value x,
+                 ArrayRef<int64_t> padding) {
+  if (padding[0] == 0 && padding[1] == 0)
+    return x;
+  SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                   b.getIndexAttr(padding[0]),
+                                   b.getIndexAttr(padding[1])};
+  Type elementType = cast<RankedTensorType>(x.getType()).getElementType();
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+  return tensor::PadOp::create(b, loc, Type(), x, low, low, zero);
+}
+
+/// A zero-filled `accElt` accumulator for a convolution's [N, F, OH, OW]
+/// result: N from `input`, F from `weight` where dynamic. Fails on dynamic
+/// output spatial sizes, which the lowering does not support.
+FailureOr<Value> convAccumulator(OpBuilder &b, Location loc,
+                                 RankedTensorType resultType, Value input,
+                                 Value weight, Type accElt) {
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < 4; ++d) {
+    if (!resultType.isDynamicDim(d)) {
+      sizes.push_back(b.getIndexAttr(resultType.getDimSize(d)));
+      continue;
+    }
+    if (d > 1)
+      return failure();
+    sizes.push_back(tensor::getMixedSize(b, loc, d == 0 ? input : weight, 0));
+  }
+  return filled(b, loc, tensor::EmptyOp::create(b, loc, sizes, accElt),
+                b.getZeroAttr(accElt));
+}
+
+/// acc += conv(x, w) as linalg.conv_2d_nchw_fchw, which extends narrower
+/// operands to the accumulator's type.
+Value buildConv2D(OpBuilder &b, Location loc, Value x, Value w, Value acc,
+                  ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  // The named op's builder takes its window attributes as dense tensors; a
+  // DenseI64ArrayAttr would be silently dropped (and default to 1).
+  return linalg::Conv2DNchwFchwOp::create(
+             b, loc, acc.getType(), ValueRange{x, w}, ValueRange{acc},
+             b.getI64TensorAttr(strides), b.getI64TensorAttr(dilations))
+      .getResult(0);
+}
+
 struct QLinearLowering : OpConversionPattern<QLinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -621,35 +747,15 @@ struct QLinearLowering : OpConversionPattern<QLinearOp> {
                            adaptor.getWeightZeroPoint(),
                            scaleDimsOf(adaptor.getWeightScale(), {0}));
 
-    // acc[b..., n] = sum_k x[b..., k] * w[n, k]; iteration (b..., n, k).
-    unsigned nDim = batchDims, kDim = batchDims + 1;
-    SmallVector<OpFoldResult> sizes =
-        tensor::getMixedSizes(rewriter, loc, adaptor.getInput());
-    sizes.back() = tensor::getMixedSize(rewriter, loc, adaptor.getWeight(), 0);
-    Value init = filled(
-        rewriter, loc,
-        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getI32Type()),
-        rewriter.getI32IntegerAttr(0));
-    GenericBuilder gen(rewriter, loc, rank + 1);
-    SmallVector<unsigned> xDims = tokenDims;
-    xDims.push_back(kDim);
-    gen.addInput(x, xDims);
-    gen.addInput(w, {nDim, kDim});
-    SmallVector<utils::IteratorType> iterators(rank + 1,
-                                               utils::IteratorType::parallel);
-    iterators.back() = utils::IteratorType::reduction;
-    SmallVector<unsigned> outDims = tokenDims;
-    outDims.push_back(nDim);
-    Value acc = gen.build(init, outDims, iterators,
-                          [&](OpBuilder &b, Location l, ValueRange args) {
-                            return arith::AddIOp::create(
-                                b, l, args[2],
-                                arith::MulIOp::create(b, l, args[0], args[1]));
-                          });
-
+    Value acc = buildLinearProduct(
+        rewriter, loc, x, w, rewriter.getI32Type(),
+        [](OpBuilder &b, Location l, Value xv, Value wv, Value acc) {
+          Value product = arith::MulIOp::create(b, l, xv, wv);
+          return arith::AddIOp::create(b, l, acc, product);
+        });
     Value result =
         buildEpilogue(rewriter, loc, acc, adaptor.getInputScale(), tokenDims,
-                      adaptor.getWeightScale(), nDim, adaptor.getBias(),
+                      adaptor.getWeightScale(), batchDims, adaptor.getBias(),
                       op.getMultiplier().convertToFloat(),
                       op.getResult().getType().getElementType());
     rewriter.replaceOp(op, result);
@@ -673,43 +779,429 @@ struct QConv2DLowering : OpConversionPattern<QConv2DOp> {
         perChannel ? SmallVector<unsigned>{0} : SmallVector<unsigned>{});
 
     // Centered levels pad with 0, which is the input's real zero.
-    ArrayRef<int64_t> padding = op.getPadding();
-    if (padding[0] != 0 || padding[1] != 0) {
-      SmallVector<OpFoldResult> low = {
-          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-          rewriter.getIndexAttr(padding[0]), rewriter.getIndexAttr(padding[1])};
-      Value zero = arith::ConstantOp::create(rewriter, loc,
-                                             rewriter.getI32IntegerAttr(0));
-      x = tensor::PadOp::create(rewriter, loc, Type(), x, low, low, zero);
-    }
+    x = padSpatial(rewriter, loc, x, op.getPadding());
 
     auto resultType = op.getResult().getType();
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t d = 0; d < 4; ++d) {
-      if (!resultType.isDynamicDim(d)) {
-        sizes.push_back(rewriter.getIndexAttr(resultType.getDimSize(d)));
-        continue;
-      }
-      if (d > 1)
-        return rewriter.notifyMatchFailure(
-            op, "dynamic spatial output sizes are not supported");
-      sizes.push_back(tensor::getMixedSize(rewriter, loc, d == 0 ? x : w, 0));
-    }
-    Value init = filled(
-        rewriter, loc,
-        tensor::EmptyOp::create(rewriter, loc, sizes, rewriter.getI32Type()),
-        rewriter.getI32IntegerAttr(0));
-    Value acc =
-        linalg::Conv2DNchwFchwOp::create(
-            rewriter, loc, init.getType(), ValueRange{x, w}, ValueRange{init},
-            rewriter.getI64TensorAttr(op.getStrides()),
-            rewriter.getI64TensorAttr(op.getDilations()))
-            .getResult(0);
+    FailureOr<Value> init =
+        convAccumulator(rewriter, loc, resultType, x, w, rewriter.getI32Type());
+    if (failed(init))
+      return rewriter.notifyMatchFailure(
+          op, "dynamic spatial output sizes are not supported");
+    Value acc = buildConv2D(rewriter, loc, x, w, *init, op.getStrides(),
+                            op.getDilations());
 
     Value result = buildEpilogue(
         rewriter, loc, acc, adaptor.getInputScale(), {},
         adaptor.getWeightScale(), 1, adaptor.getBias(),
         op.getMultiplier().convertToFloat(), resultType.getElementType());
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Float layers
+//===----------------------------------------------------------------------===//
+//
+// Float layers compute in f32 whatever their element type: operands are
+// extended where they are read, and only the result is rounded to the op's
+// element type.
+
+/// `weight` read in the rotated basis: its dimension `axis` multiplied by the
+/// block Hadamard `rotation`, in f32. The new hqdm.hadamard is legalized by the
+/// conversion driver like any other hqdm op.
+Value rotateWeight(OpBuilder &b, Location loc, Value weight,
+                   HadamardSpecAttr rotation, int64_t axis) {
+  Value w = extendToF32(b, loc, weight);
+  return HadamardOp::create(b, loc, w.getType(), w, rotation,
+                            b.getI64IntegerAttr(axis));
+}
+
+/// `acc` (f32) plus `bias[c]` along dimension `channelDim` (no bias when
+/// null), rounded to `outElt`; `acc` itself when there is nothing to do.
+Value addBiasAndConvert(OpBuilder &b, Location loc, Value acc, Value bias,
+                        unsigned channelDim, Type outElt) {
+  if (!bias && outElt.isF32())
+    return acc;
+  unsigned rank = cast<RankedTensorType>(acc.getType()).getRank();
+  GenericBuilder gen(b, loc, rank);
+  gen.addInput(acc, range(0, rank));
+  if (bias)
+    gen.addInput(bias, {channelDim});
+  Value init = emptyLike(b, loc, acc, outElt);
+  return gen.buildParallel(
+      init, range(0, rank), [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value v = args[0];
+        if (bias) {
+          Value biasValue = castFloat(nb, l, args[1], nb.getF32Type());
+          v = arith::AddFOp::create(nb, l, v, biasValue);
+        }
+        return castFloat(nb, l, v, outElt);
+      });
+}
+
+struct LinearLowering : OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value w = adaptor.getWeight();
+    // W * R: the rotation acts on the weight's K axis.
+    if (HadamardSpecAttr rotation = op.getInputRotationAttr())
+      w = rotateWeight(rewriter, loc, w, rotation, /*axis=*/1);
+    Value acc = buildLinearProduct(
+        rewriter, loc, adaptor.getInput(), w, rewriter.getF32Type(),
+        [](OpBuilder &b, Location l, Value xv, Value wv, Value acc) {
+          Value xf = castFloat(b, l, xv, b.getF32Type());
+          Value wf = castFloat(b, l, wv, b.getF32Type());
+          Value product = arith::MulFOp::create(b, l, xf, wf);
+          return arith::AddFOp::create(b, l, acc, product);
+        });
+    unsigned channelDim = op.getInput().getType().getRank() - 1;
+    rewriter.replaceOp(
+        op, addBiasAndConvert(rewriter, loc, acc, adaptor.getBias(), channelDim,
+                              op.getResult().getType().getElementType()));
+    return success();
+  }
+};
+
+struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resultType = op.getResult().getType();
+    FailureOr<Value> init =
+        convAccumulator(rewriter, loc, resultType, adaptor.getInput(),
+                        adaptor.getWeight(), rewriter.getF32Type());
+    if (failed(init))
+      return rewriter.notifyMatchFailure(
+          op, "dynamic spatial output sizes are not supported");
+    Value w = adaptor.getWeight();
+    // W[f, :, kh, kw] * R for every kernel tap: the rotation acts on axis C.
+    if (HadamardSpecAttr rotation = op.getInputRotationAttr())
+      w = rotateWeight(rewriter, loc, w, rotation, /*axis=*/1);
+    Value x = padSpatial(rewriter, loc, adaptor.getInput(), op.getPadding());
+    Value acc = buildConv2D(rewriter, loc, x, w, *init, op.getStrides(),
+                            op.getDilations());
+    rewriter.replaceOp(op,
+                       addBiasAndConvert(rewriter, loc, acc, adaptor.getBias(),
+                                         1, resultType.getElementType()));
+    return success();
+  }
+};
+
+/// Replaces `op` by one elementwise linalg.generic over `input` that applies
+/// `body` to each element extended to f32 and rounds the result back to the
+/// input's element type.
+LogicalResult
+lowerUnaryInF32(Operation *op, Value input, ConversionPatternRewriter &rewriter,
+                function_ref<Value(OpBuilder &, Location, Value)> body) {
+  Location loc = op->getLoc();
+  auto type = cast<RankedTensorType>(input.getType());
+  Type elt = type.getElementType();
+  unsigned rank = type.getRank();
+  GenericBuilder gen(rewriter, loc, rank);
+  gen.addInput(input, range(0, rank));
+  Value init = emptyLike(rewriter, loc, input, elt);
+  Value result = gen.buildParallel(
+      init, range(0, rank), [&](OpBuilder &b, Location l, ValueRange args) {
+        Value x = castFloat(b, l, args[0], b.getF32Type());
+        return castFloat(b, l, body(b, l, x), elt);
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
+/// sqrt(2/pi), the constant of PyTorch's tanh GELU, to double precision (it
+/// rounds to 0.797884583 in f32); shorter decimal forms change the results.
+constexpr double kSqrt2OverPi = 0.7978845608028654;
+
+struct GeluLowering : OpConversionPattern<GeluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GeluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    bool useTanh = op.getApproximate() == GeluApproximation::Tanh;
+    return lowerUnaryInF32(
+        op, adaptor.getInput(), rewriter,
+        [&](OpBuilder &b, Location l, Value x) -> Value {
+          // y = 0.5 * x * (1 + f), with f = erf(x / sqrt(2)), or
+          // f = tanh(sqrt(2/pi) * (x + 0.044715 * x^3)).
+          Value f;
+          if (useTanh) {
+            Value square = arith::MulFOp::create(b, l, x, x);
+            Value cube = arith::MulFOp::create(b, l, square, x);
+            Value term =
+                arith::MulFOp::create(b, l, f32Const(b, l, 0.044715), cube);
+            Value sum = arith::AddFOp::create(b, l, x, term);
+            Value inner =
+                arith::MulFOp::create(b, l, f32Const(b, l, kSqrt2OverPi), sum);
+            f = math::TanhOp::create(b, l, inner);
+          } else {
+            Value scaled =
+                arith::DivFOp::create(b, l, x, f32Const(b, l, std::sqrt(2.0)));
+            f = math::ErfOp::create(b, l, scaled);
+          }
+          Value onePlus = arith::AddFOp::create(b, l, f32Const(b, l, 1.0), f);
+          Value half = arith::MulFOp::create(b, l, f32Const(b, l, 0.5), x);
+          return arith::MulFOp::create(b, l, half, onePlus);
+        });
+  }
+};
+
+struct SiluLowering : OpConversionPattern<SiluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SiluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    return lowerUnaryInF32(op, adaptor.getInput(), rewriter,
+                           [](OpBuilder &b, Location l, Value x) -> Value {
+                             // y = x / (1 + exp(-x)).
+                             Value negated = arith::NegFOp::create(b, l, x);
+                             Value e = math::ExpOp::create(b, l, negated);
+                             Value denominator = arith::AddFOp::create(
+                                 b, l, f32Const(b, l, 1.0), e);
+                             return arith::DivFOp::create(b, l, x, denominator);
+                           });
+  }
+};
+
+/// The number of elements of `x` in its dimensions `dims`, as an f32 value
+/// (exact up to 2^24).
+Value elementCount(OpBuilder &b, Location loc, Value x,
+                   ArrayRef<unsigned> dims) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t staticCount = 1;
+  Value dynamicCount;
+  for (unsigned d : dims) {
+    if (!type.isDynamicDim(d)) {
+      staticCount *= type.getDimSize(d);
+      continue;
+    }
+    Value size = tensor::DimOp::create(b, loc, x, d);
+    dynamicCount =
+        dynamicCount ? Value(arith::MulIOp::create(b, loc, dynamicCount, size))
+                     : size;
+  }
+  if (!dynamicCount)
+    return f32Const(b, loc, staticCount);
+  if (staticCount != 1) {
+    Value factor = arith::ConstantIndexOp::create(b, loc, staticCount);
+    dynamicCount = arith::MulIOp::create(b, loc, dynamicCount, factor);
+  }
+  Value asInt =
+      arith::IndexCastOp::create(b, loc, b.getI64Type(), dynamicCount);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
+}
+
+/// Normalizes `x` over its dimensions from `firstReduced` on, in f32:
+/// y = (x - mean) / sqrt(var + epsilon) * weight + bias with the mean and the
+/// biased variance of each slice, rounded to `outElt`. `weight` and `bias`
+/// (either may be null) are indexed by the dimensions `affineDims` of `x`.
+Value buildNormalization(OpBuilder &b, Location loc, Value x,
+                         unsigned firstReduced, float epsilon, Value weight,
+                         Value bias, ArrayRef<unsigned> affineDims,
+                         Type outElt) {
+  unsigned rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<unsigned> all = range(0, rank);
+  SmallVector<unsigned> slices = range(0, firstReduced);
+  SmallVector<unsigned> reduced = range(firstReduced, rank);
+  Value count = elementCount(b, loc, x, reduced);
+  Type f32 = b.getF32Type();
+
+  // Two passes over x: the mean, then the sum of squared deviations from it
+  // (more accurate in f32 than E[x^2] - E[x]^2).
+  GenericBuilder sumGen(b, loc, rank);
+  sumGen.addInput(x, all);
+  Value sum = buildReduction(sumGen, x, reduced, 0.0,
+                             [&](OpBuilder &nb, Location l, ValueRange args) {
+                               Value xf = castFloat(nb, l, args[0], f32);
+                               return arith::AddFOp::create(nb, l, args[1], xf);
+                             });
+  GenericBuilder meanGen(b, loc, firstReduced);
+  meanGen.addInput(sum, slices);
+  Value mean = meanGen.buildParallel(
+      emptyLike(b, loc, sum, f32), slices,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return arith::DivFOp::create(nb, l, args[0], count);
+      });
+  GenericBuilder squaresGen(b, loc, rank);
+  squaresGen.addInput(x, all);
+  squaresGen.addInput(mean, slices);
+  Value squares = buildReduction(
+      squaresGen, x, reduced, 0.0,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value xf = castFloat(nb, l, args[0], f32);
+        Value deviation = arith::SubFOp::create(nb, l, xf, args[1]);
+        Value square = arith::MulFOp::create(nb, l, deviation, deviation);
+        return arith::AddFOp::create(nb, l, args[2], square);
+      });
+
+  GenericBuilder gen(b, loc, rank);
+  unsigned xi = gen.addInput(x, all);
+  unsigned mi = gen.addInput(mean, slices);
+  unsigned si = gen.addInput(squares, slices);
+  int wi = weight ? static_cast<int>(gen.addInput(weight, affineDims)) : -1;
+  int bi = bias ? static_cast<int>(gen.addInput(bias, affineDims)) : -1;
+  return gen.buildParallel(
+      emptyLike(b, loc, x, outElt), all,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value variance = arith::DivFOp::create(nb, l, args[si], count);
+        Value shifted =
+            arith::AddFOp::create(nb, l, variance, f32Const(nb, l, epsilon));
+        Value stdDev = math::SqrtOp::create(nb, l, shifted);
+        Value xf = castFloat(nb, l, args[xi], f32);
+        Value centered = arith::SubFOp::create(nb, l, xf, args[mi]);
+        Value y = arith::DivFOp::create(nb, l, centered, stdDev);
+        if (wi >= 0)
+          y = arith::MulFOp::create(nb, l, y, castFloat(nb, l, args[wi], f32));
+        if (bi >= 0)
+          y = arith::AddFOp::create(nb, l, y, castFloat(nb, l, args[bi], f32));
+        return castFloat(nb, l, y, outElt);
+      });
+}
+
+struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    unsigned last = op.getInput().getType().getRank() - 1;
+    rewriter.replaceOp(
+        op, buildNormalization(rewriter, op.getLoc(), adaptor.getInput(), last,
+                               op.getEpsilon().convertToFloat(),
+                               adaptor.getWeight(), adaptor.getBias(), {last},
+                               op.getResult().getType().getElementType()));
+    return success();
+  }
+};
+
+struct GroupNormLowering : OpConversionPattern<GroupNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GroupNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getInput().getType();
+    int64_t channels = type.getDimSize(1);
+    if (ShapedType::isDynamic(channels))
+      return rewriter.notifyMatchFailure(
+          op, "a dynamic channel count is not supported");
+    int64_t groups = op.getGroups();
+
+    // [N, C, S...] -> [N, G, C/G, S...]: each (n, g) is normalized over its
+    // trailing dimensions; weight and bias [C] -> [G, C/G].
+    SmallVector<int64_t> shape = {type.getDimSize(0), groups,
+                                  channels / groups};
+    llvm::append_range(shape, type.getShape().drop_front(2));
+    SmallVector<ReassociationIndices> reassociation = {{0}, {1, 2}};
+    for (int64_t d = 3, e = shape.size(); d < e; ++d)
+      reassociation.push_back({d});
+    Value x = tensor::ExpandShapeOp::create(
+        rewriter, loc, RankedTensorType::get(shape, type.getElementType()),
+        adaptor.getInput(), reassociation);
+    auto expandVector = [&](Value v) -> Value {
+      if (!v)
+        return v;
+      auto vectorType = RankedTensorType::get(
+          {groups, channels / groups},
+          cast<RankedTensorType>(v.getType()).getElementType());
+      return tensor::ExpandShapeOp::create(
+          rewriter, loc, vectorType, v, ArrayRef<ReassociationIndices>{{0, 1}});
+    };
+    Value weight = expandVector(adaptor.getWeight());
+    Value bias = expandVector(adaptor.getBias());
+
+    Value y = buildNormalization(
+        rewriter, loc, x, /*firstReduced=*/2, op.getEpsilon().convertToFloat(),
+        weight, bias, {1, 2}, op.getResult().getType().getElementType());
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, y, reassociation);
+    return success();
+  }
+};
+
+struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    unsigned rank = op.getInput().getType().getRank();
+    unsigned axis = op.getNormalizedAxis();
+    SmallVector<unsigned> all = range(0, rank);
+    SmallVector<unsigned> others = all;
+    others.erase(others.begin() + axis);
+    Type f32 = rewriter.getF32Type();
+    // exp(x - max) for an element `v` of x.
+    auto shiftedExp = [&](OpBuilder &b, Location l, Value v, Value max) {
+      Value shifted = arith::SubFOp::create(b, l, castFloat(b, l, v, f32), max);
+      return math::ExpOp::create(b, l, shifted);
+    };
+
+    GenericBuilder maxGen(rewriter, loc, rank);
+    maxGen.addInput(x, all);
+    Value max = buildReduction(
+        maxGen, x, {axis}, -std::numeric_limits<double>::infinity(),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value xf = castFloat(b, l, args[0], f32);
+          return arith::MaximumFOp::create(b, l, args[1], xf);
+        });
+    GenericBuilder sumGen(rewriter, loc, rank);
+    sumGen.addInput(x, all);
+    sumGen.addInput(max, others);
+    Value sum = buildReduction(sumGen, x, {axis}, 0.0,
+                               [&](OpBuilder &b, Location l, ValueRange args) {
+                                 Value e = shiftedExp(b, l, args[0], args[1]);
+                                 return arith::AddFOp::create(b, l, args[2], e);
+                               });
+    GenericBuilder gen(rewriter, loc, rank);
+    gen.addInput(x, all);
+    gen.addInput(max, others);
+    gen.addInput(sum, others);
+    Type elt = op.getResult().getType().getElementType();
+    Value result =
+        gen.buildParallel(emptyLike(rewriter, loc, x, elt), all,
+                          [&](OpBuilder &b, Location l, ValueRange args) {
+                            Value e = shiftedExp(b, l, args[0], args[1]);
+                            Value y = arith::DivFOp::create(b, l, e, args[2]);
+                            return castFloat(b, l, y, elt);
+                          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ModulateLowering : OpConversionPattern<ModulateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ModulateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    unsigned rank = op.getInput().getType().getRank();
+    Type elt = op.getResult().getType().getElementType();
+    // shift and scale [B, D] broadcast over the middle dimensions.
+    GenericBuilder gen(rewriter, loc, rank);
+    gen.addInput(adaptor.getInput(), range(0, rank));
+    gen.addInput(adaptor.getShift(), {0, rank - 1});
+    gen.addInput(adaptor.getScale(), {0, rank - 1});
+    Value result = gen.buildParallel(
+        emptyLike(rewriter, loc, adaptor.getInput(), elt), range(0, rank),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Type f32 = b.getF32Type();
+          Value x = castFloat(b, l, args[0], f32);
+          Value shift = castFloat(b, l, args[1], f32);
+          Value scale = castFloat(b, l, args[2], f32);
+          // y = x * (1 + scale) + shift.
+          Value factor =
+              arith::AddFOp::create(b, l, f32Const(b, l, 1.0), scale);
+          Value scaled = arith::MulFOp::create(b, l, x, factor);
+          Value y = arith::AddFOp::create(b, l, scaled, shift);
+          return castFloat(b, l, y, elt);
+        });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -738,7 +1230,11 @@ struct ConvertHqdmToLinalgPass
 } // namespace
 
 void mlir::hqdm::populateHqdmToLinalgPatterns(RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
   patterns.add<QuantizeLowering, DequantizeLowering, FakeQuantLowering,
-               TokenScaleLowering, StepSelectLowering, HadamardLowering,
-               QLinearLowering, QConv2DLowering>(patterns.getContext());
+               TokenScaleLowering, TensorScaleLowering, StepSelectLowering,
+               HadamardLowering, QLinearLowering, QConv2DLowering>(ctx);
+  patterns.add<LinearLowering, Conv2DLowering, GeluLowering, SiluLowering,
+               LayerNormLowering, GroupNormLowering, SoftmaxLowering,
+               ModulateLowering>(ctx);
 }

@@ -416,3 +416,259 @@ func.func @case51(%x: tensor<1x8x9x9xi8>, %w: tensor<4x8x3x3xi8>, %sx: tensor<f3
   %y = hqdm.qconv2d %x, %w scales(%sx, %sw) {strides = array<i64: 2, 2>} : (tensor<1x8x9x9xi8>, tensor<4x8x3x3xi8>, tensor<f32>, tensor<4xf32>) -> tensor<1x4x7x7xf32>
   return
 }
+
+// -----
+
+func.func @case52(%x: tensor<f32>, %w: tensor<4x4xf32>) {
+  // expected-error @+1 {{input must have rank >= 1 ([..., K])}}
+  %y = hqdm.linear %x, %w : (tensor<f32>, tensor<4x4xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case53(%x: tensor<4x8xf32>, %w: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{weight must have rank 2 ([N, K]), got rank 3}}
+  %y = hqdm.linear %x, %w : (tensor<4x8xf32>, tensor<2x4x8xf32>) -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @case54(%x: tensor<4x8xf32>, %w: tensor<16x6xf32>) {
+  // expected-error @+1 {{input has 8 features but the weight expects 6}}
+  %y = hqdm.linear %x, %w : (tensor<4x8xf32>, tensor<16x6xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case55(%x: tensor<4x8xf32>, %w: tensor<16x8xf16>) {
+  // expected-error @+1 {{operands and result must share one element type, got 'f16' and 'f32'}}
+  %y = hqdm.linear %x, %w : (tensor<4x8xf32>, tensor<16x8xf16>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case56(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{'hqdm.linear' op bias must have shape [16], got [8]}}
+  %y = hqdm.linear %x, %w bias(%b) : (tensor<4x8xf32>, tensor<16x8xf32>, tensor<8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case57(%x: tensor<4x64xf32>, %w: tensor<16x64xf32>) {
+  // expected-error @+1 {{input_rotation must be a normalized (orthogonal) Hadamard}}
+  %y = hqdm.linear %x, %w {input_rotation = #hqdm.hadamard<block = 32, normalized = false>} : (tensor<4x64xf32>, tensor<16x64xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case58(%x: tensor<4x64xf32>, %w: tensor<16x64xf32>) {
+  // expected-error @+1 {{input_rotation block 12 does not divide the 64 input features}}
+  %y = hqdm.linear %x, %w {input_rotation = #hqdm.hadamard<block = 12>} : (tensor<4x64xf32>, tensor<16x64xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case59(%x: tensor<2x4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{result must have shape [2, 4, 16] ([..., N]), got [2, 16]}}
+  %y = hqdm.linear %x, %w : (tensor<2x4x8xf32>, tensor<16x8xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @case60(%x: tensor<1x8x9xf32>, %w: tensor<4x8x3x3xf32>) {
+  // expected-error @+1 {{input (NCHW) and weight (FCHW) must have rank 4}}
+  %y = hqdm.conv2d %x, %w : (tensor<1x8x9xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case61(%x: tensor<1x8x9x9xf32>, %w: tensor<4x6x3x3xf32>) {
+  // expected-error @+1 {{input has 8 channels but the weight expects 6}}
+  %y = hqdm.conv2d %x, %w : (tensor<1x8x9x9xf32>, tensor<4x6x3x3xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case62(%x: tensor<1x8x9x9xf32>, %w: tensor<4x8x3x3xf32>) {
+  // expected-error @+1 {{strides entries must be at least 1}}
+  %y = hqdm.conv2d %x, %w {strides = array<i64: 0, 1>} : (tensor<1x8x9x9xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case63(%x: tensor<1x24x9x9xf32>, %w: tensor<4x24x3x3xf32>) {
+  // expected-error @+1 {{input_rotation block 16 does not divide the 24 input features}}
+  %y = hqdm.conv2d %x, %w {input_rotation = #hqdm.hadamard<block = 16>} : (tensor<1x24x9x9xf32>, tensor<4x24x3x3xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case64(%x: tensor<1x8x9x9xf32>, %w: tensor<4x8x3x3xf32>) {
+  // expected-error @+1 {{result must have shape [1, 4, 9, 9] ([N, F, OH, OW]), got [1, 4, 7, 7]}}
+  %y = hqdm.conv2d %x, %w {padding = array<i64: 1, 1>} : (tensor<1x8x9x9xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @case65(%x: tensor<f32>) {
+  // expected-error @+1 {{input must have rank >= 1}}
+  %y = hqdm.layer_norm %x : (tensor<f32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case66(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{result shape [4, 16] must match input shape [4, 8]}}
+  %y = hqdm.layer_norm %x : (tensor<4x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case67(%x: tensor<4x8xf32>, %g: tensor<4xf32>) {
+  // expected-error @+1 {{'hqdm.layer_norm' op weight must have shape [8], got [4]}}
+  %y = hqdm.layer_norm %x weight(%g) : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @case68(%x: tensor<32xf32>) {
+  // expected-error @+1 {{input must have rank >= 2 ([N, C, ...])}}
+  %y = hqdm.group_norm %x {groups = 8 : i64} : (tensor<32xf32>) -> tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @case69(%x: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{3 groups do not divide 32 channels}}
+  %y = hqdm.group_norm %x {groups = 3 : i64} : (tensor<1x32x4x4xf32>) -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @case70(%x: tensor<1x32x4x4xf32>) {
+  // expected-error @+1 {{attribute 'groups' failed to satisfy constraint}}
+  %y = hqdm.group_norm %x {groups = 0 : i64} : (tensor<1x32x4x4xf32>) -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @case71(%x: tensor<1x32x4x4xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{'hqdm.group_norm' op bias must have shape [32], got [16]}}
+  %y = hqdm.group_norm %x bias(%b) {groups = 8 : i64} : (tensor<1x32x4x4xf32>, tensor<16xf32>) -> tensor<1x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @case72(%x: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{axis 3 is out of range for rank 3}}
+  %y = hqdm.softmax %x {axis = 3 : i64} : tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @case73(%x: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{axis -4 is out of range for rank 3}}
+  %y = hqdm.softmax %x {axis = -4 : i64} : tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @case74(%x: tensor<64xf32>, %s: tensor<1x64xf32>) {
+  // expected-error @+1 {{input must have rank >= 2 ([B, ..., D])}}
+  %y = hqdm.modulate %x, %s, %s : (tensor<64xf32>, tensor<1x64xf32>, tensor<1x64xf32>) -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @case75(%x: tensor<2x16x64xf32>, %s: tensor<2x32xf32>, %c: tensor<2x64xf32>) {
+  // expected-error @+1 {{shift must have shape [2, 64] ([B, D]), got [2, 32]}}
+  %y = hqdm.modulate %x, %s, %c : (tensor<2x16x64xf32>, tensor<2x32xf32>, tensor<2x64xf32>) -> tensor<2x16x64xf32>
+  return
+}
+
+// -----
+
+func.func @case76(%x: tensor<2x16x64xf32>, %s: tensor<2x64xf32>, %c: tensor<1x64xf32>) {
+  // expected-error @+1 {{scale must have shape [2, 64] ([B, D]), got [1, 64]}}
+  %y = hqdm.modulate %x, %s, %c : (tensor<2x16x64xf32>, tensor<2x64xf32>, tensor<1x64xf32>) -> tensor<2x16x64xf32>
+  return
+}
+
+// -----
+
+func.func @case77(%x: tensor<2x16x64xf32>, %s: tensor<2x64xf32>) {
+  // expected-error @+1 {{result shape [2, 64] must match input shape [2, 16, 64]}}
+  %y = hqdm.modulate %x, %s, %s : (tensor<2x16x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>) -> tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @case78(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{result #0 must be 0D tensor of 32-bit float values}}
+  %s = hqdm.tensor_scale %x <bits = 8> : tensor<4x8xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case79(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{weights cannot be quantized per_token}}
+  %y = hqdm.linear %x, %w {plan = #hqdm.plan<weight = <bits = 4, granularity = per_token>, activation = <bits = 8>>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case80(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{per_channel weights are quantized along the output channel (axis 0)}}
+  %y = hqdm.linear %x, %w {plan = #hqdm.plan<weight = <bits = 4, granularity = per_channel, axis = 1>, activation = <bits = 8>>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case81(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{activations are quantized per_tensor or per_token}}
+  %y = hqdm.linear %x, %w {plan = #hqdm.plan<weight = <bits = 4>, activation = <bits = 8, granularity = per_channel>>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case82(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{per_token activation scales are dynamic}}
+  %y = hqdm.linear %x, %w {plan = #hqdm.plan<weight = <bits = 4>, activation = <bits = 8, granularity = per_token>, scales = static>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case83(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{Hadamard block must be non-negative (0 = the whole axis), got -1}}
+  %y = hqdm.linear %x, %w {plan = #hqdm.plan<weight = <bits = 4>, activation = <bits = 8>, block = -1>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}

@@ -132,3 +132,81 @@ func.func @wide_rotated_weights(%w: tensor<8x4608xi4>, %x: tensor<2x4608xi8>,
       -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// CHECK-LABEL: func @float_layers
+func.func @float_layers(%x: tensor<16x64xf32>, %w: tensor<256x64xf32>,
+                        %b: tensor<256xf32>, %x3: tensor<2x8x64xbf16>,
+                        %w3: tensor<32x64xbf16>, %img: tensor<1x32x8x8xf32>,
+                        %k: tensor<16x32x3x3xf32>, %kb: tensor<16xf32>)
+    -> (tensor<16x256xf32>, tensor<2x8x32xbf16>, tensor<1x16x3x4xf32>,
+        tensor<1x16x6x6xf32>) {
+  // CHECK: hqdm.linear %{{.*}}, %{{.*}} bias(%{{.*}}) {name = "blocks.0.mlp.fc1"} : (tensor<16x64xf32>, tensor<256x64xf32>, tensor<256xf32>) -> tensor<16x256xf32>
+  %y = hqdm.linear %x, %w bias(%b) {name = "blocks.0.mlp.fc1"}
+      : (tensor<16x64xf32>, tensor<256x64xf32>, tensor<256xf32>)
+      -> tensor<16x256xf32>
+  // CHECK: hqdm.linear %{{.*}}, %{{.*}} {input_rotation = #hqdm.hadamard<block = 32>, plan = #hqdm.plan<weight = <bits = 4, symmetric = false, granularity = per_channel>, activation = <bits = 4, granularity = per_token>, hadamard = single>} : (tensor<2x8x64xbf16>, tensor<32x64xbf16>) -> tensor<2x8x32xbf16>
+  %r = hqdm.linear %x3, %w3 {input_rotation = #hqdm.hadamard<block = 32>,
+      plan = #hqdm.plan<weight = <bits = 4, symmetric = false,
+                                  granularity = per_channel>,
+                        activation = <bits = 4, granularity = per_token>,
+                        hadamard = single, block = 32>}
+      : (tensor<2x8x64xbf16>, tensor<32x64xbf16>) -> tensor<2x8x32xbf16>
+  // CHECK: hqdm.conv2d %{{.*}}, %{{.*}} bias(%{{.*}}) {dilations = array<i64: 2, 1>, name = "resblock.conv1", padding = array<i64: 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x32x8x8xf32>, tensor<16x32x3x3xf32>, tensor<16xf32>) -> tensor<1x16x3x4xf32>
+  %c = hqdm.conv2d %img, %k bias(%kb)
+      {padding = array<i64: 1, 1>, strides = array<i64: 2, 2>,
+       dilations = array<i64: 2, 1>, name = "resblock.conv1"}
+      : (tensor<1x32x8x8xf32>, tensor<16x32x3x3xf32>, tensor<16xf32>)
+      -> tensor<1x16x3x4xf32>
+  // CHECK: hqdm.conv2d %{{.*}}, %{{.*}} {input_rotation = #hqdm.hadamard<block = 16>, plan = #hqdm.plan<weight = <bits = 8, granularity = per_channel>, activation = <bits = 8>, scales = per_step, block = 16>} : (tensor<1x32x8x8xf32>, tensor<16x32x3x3xf32>) -> tensor<1x16x6x6xf32>
+  %d = hqdm.conv2d %img, %k {input_rotation = #hqdm.hadamard<block = 16>,
+      plan = #hqdm.plan<weight = <bits = 8, granularity = per_channel>,
+                        activation = <bits = 8>, scales = per_step,
+                        block = 16>}
+      : (tensor<1x32x8x8xf32>, tensor<16x32x3x3xf32>) -> tensor<1x16x6x6xf32>
+  return %y, %r, %c, %d : tensor<16x256xf32>, tensor<2x8x32xbf16>,
+      tensor<1x16x3x4xf32>, tensor<1x16x6x6xf32>
+}
+
+// CHECK-LABEL: func @activations_and_norms
+func.func @activations_and_norms(%x: tensor<2x16x64xf32>, %g: tensor<64xf32>,
+                                 %img: tensor<1x32x8x8xf16>,
+                                 %cg: tensor<32xf16>, %shift: tensor<2x64xf32>)
+    -> (tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>,
+        tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<1x32x8x8xf16>,
+        tensor<1x32x8x8xf16>, tensor<2x16x64xf32>, tensor<2x16x64xf32>,
+        tensor<2x16x64xf32>, tensor<f32>) {
+  // CHECK: hqdm.gelu %{{.*}} : tensor<2x16x64xf32>
+  %a = hqdm.gelu %x : tensor<2x16x64xf32>
+  // CHECK: hqdm.gelu %{{.*}} approximate tanh {name = "mlp.act"} : tensor<2x16x64xf32>
+  %t = hqdm.gelu %x approximate tanh {name = "mlp.act"} : tensor<2x16x64xf32>
+  // CHECK: hqdm.silu %{{.*}} : tensor<2x16x64xf32>
+  %s = hqdm.silu %x : tensor<2x16x64xf32>
+  // CHECK: hqdm.layer_norm %{{.*}} {epsilon = 9.99999997E-7 : f32} : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  %n = hqdm.layer_norm %x {epsilon = 1.0e-06 : f32}
+      : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  // CHECK: hqdm.layer_norm %{{.*}} weight(%{{.*}}) bias(%{{.*}}) : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+  %na = hqdm.layer_norm %x weight(%g) bias(%g)
+      : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+  // CHECK: hqdm.group_norm %{{.*}} weight(%{{.*}}) bias(%{{.*}}) {groups = 8 : i64} : (tensor<1x32x8x8xf16>, tensor<32xf16>, tensor<32xf16>) -> tensor<1x32x8x8xf16>
+  %gn = hqdm.group_norm %img weight(%cg) bias(%cg) {groups = 8 : i64}
+      : (tensor<1x32x8x8xf16>, tensor<32xf16>, tensor<32xf16>)
+      -> tensor<1x32x8x8xf16>
+  // CHECK: hqdm.group_norm %{{.*}} bias(%{{.*}}) {epsilon = 9.99999997E-7 : f32, groups = 32 : i64} : (tensor<1x32x8x8xf16>, tensor<32xf16>) -> tensor<1x32x8x8xf16>
+  %gb = hqdm.group_norm %img bias(%cg) {groups = 32 : i64, epsilon = 1.0e-06 : f32}
+      : (tensor<1x32x8x8xf16>, tensor<32xf16>) -> tensor<1x32x8x8xf16>
+  // CHECK: hqdm.softmax %{{.*}} : tensor<2x16x64xf32>
+  %p = hqdm.softmax %x : tensor<2x16x64xf32>
+  // CHECK: hqdm.softmax %{{.*}} {axis = 1 : i64} : tensor<2x16x64xf32>
+  %q = hqdm.softmax %x {axis = 1 : i64} : tensor<2x16x64xf32>
+  // CHECK: hqdm.modulate %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x16x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>) -> tensor<2x16x64xf32>
+  %m = hqdm.modulate %x, %shift, %shift
+      : (tensor<2x16x64xf32>, tensor<2x64xf32>, tensor<2x64xf32>)
+      -> tensor<2x16x64xf32>
+  // CHECK: hqdm.tensor_scale %{{.*}} <bits = 8> : tensor<2x16x64xf32> -> tensor<f32>
+  %ts = hqdm.tensor_scale %x <bits = 8> : tensor<2x16x64xf32> -> tensor<f32>
+  return %a, %t, %s, %n, %na, %gn, %gb, %p, %q, %m, %ts
+      : tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>,
+        tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<1x32x8x8xf16>,
+        tensor<1x32x8x8xf16>, tensor<2x16x64xf32>, tensor<2x16x64xf32>,
+        tensor<2x16x64xf32>, tensor<f32>
+}

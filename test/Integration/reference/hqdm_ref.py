@@ -5,7 +5,8 @@ and checker of the numerical integration tests.
 The reference functions (section "Reference semantics") are written from the
 op descriptions in HqdmOps.td and the "Numerics contract" of DESIGN.md, not
 from the C++ lowering: float arithmetic is done in float32 in the order the
-contract states, integer accumulation in int64 (then checked to fit i32), and
+contract states (the float layers, which the contract does not order, in
+float64), integer accumulation in int64 (then checked to fit i32), and
 the Hadamard rotation as a dense product with +-1 matrices built elsewhere
 (`hadamard_ref.raw_hadamard`, an independent numpy construction following the
 conventions of hqdm/Support/Hadamard.h).
@@ -48,6 +49,23 @@ per result with the expected sizes, and compares:
     one unit in the last place of the block's largest value instead (2^-10
     and 2^-7 relative): the f32 result is rounded once more to the narrow type.
     A zero magnitude gets the bound 1e-6 * FLT_MIN, i.e. must match zero.
+  * float layers (linear, conv2d, gelu, silu, layer_norm, group_norm,
+    softmax, modulate), whose references are computed in float64 from the
+    op descriptions, with |got - expected| <= 1e-5 * magnitude, where the
+    magnitude is the scale of the terms that the f32 computation rounds
+    rather than the (possibly cancelled) result: sum |x| * |w| (+ |b|) for
+    linear and conv2d (with the weight read through |R| when rotated, and the
+    input too for an already rotated input), max(|y|, |x|) for GELU (1 +
+    erf(.) and 1 + tanh(.) cancel for negative x), |x| * |1 + scale| +
+    |shift| for modulate, (max |x| of the normalized slice) / std * |w| + |b|
+    for the norms (the f32 mean and subtraction err in proportion to the
+    slice's largest input), and |y| itself for silu and softmax (no
+    cancellation). An n-term f32 sum errs by at most about n * 2^-24 of its
+    magnitude, typically sqrt(n) * 2^-24, so 1e-5 holds with a wide margin
+    for the sizes used (n <= 300) while a wrong formula, constant, axis or
+    transposed rotation is off by far more. f16/bf16 results add one unit in
+    the last place of |expected| (RTOL_NARROW). tensor_scale is a max and
+    one f32 division, checked like the other scales.
 A stage that consumes a float produced by a Hadamard sum (the single-Hadamard
 cases) is checked against the reference applied to the *printed* value of that
 stage (which is itself checked within tolerance), so that the exact integer
@@ -62,6 +80,7 @@ output is malformed (missing or extra memrefs, wrong sizes or counts).
 
 import argparse
 import functools
+import math
 import re
 import sys
 import zlib
@@ -78,6 +97,7 @@ FLT_MIN = float(np.finfo(np.float32).tiny)
 
 # Relative tolerances (see the module docstring).
 RTOL_F32 = 1e-6
+RTOL_FLOAT_LAYER = 1e-5
 RTOL_NARROW = {"f32": RTOL_F32, "f16": 2.0**-10, "bf16": 2.0**-7}
 
 
@@ -281,6 +301,24 @@ def qlinear(xq, wq, sx, sw, zx=None, zw=None, bias=None, multiplier=1.0):
                     bias, acc.ndim - 1)
 
 
+def conv_nchw(x, w, strides, padding, dilations):
+    """The NCHW x FCHW convolution of PyTorch's Conv2d (one group) in x's
+    dtype, zero padding on both sides of H and W."""
+    (ph, pw), (sh, sv), (dh, dv) = padding, strides, dilations
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, hp, wp = xp.shape
+    f, _, kh, kw = w.shape
+    oh = (hp - dh * (kh - 1) - 1) // sh + 1
+    ow = (wp - dv * (kw - 1) - 1) // sv + 1
+    out = np.zeros((n, f, oh, ow), np.result_type(x, w))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
+                       j * dv: j * dv + sv * (ow - 1) + 1: sv]
+            out += np.einsum("nchw,fc->nfhw", patch, w[:, :, i, j])
+    return out
+
+
 def qconv2d(xq, wq, sx, sw, zx=None, zw=None, bias=None, strides=(1, 1),
             padding=(0, 0), dilations=(1, 1), multiplier=1.0):
     """NCHW x FCHW convolution of centered levels; the padding is the real
@@ -288,20 +326,129 @@ def qconv2d(xq, wq, sx, sw, zx=None, zw=None, bias=None, strides=(1, 1),
     xc = np.asarray(xq, np.int64) - (0 if zx is None else int(zx))
     wc = np.asarray(wq, np.int64) - (
         0 if zw is None else np.asarray(zw, np.int64).reshape(-1, 1, 1, 1))
-    (ph, pw), (sh, sv), (dh, dv) = padding, strides, dilations
-    xp = np.pad(xc, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    n, _, hp, wp = xp.shape
-    f, _, kh, kw = wc.shape
-    oh = (hp - dh * (kh - 1) - 1) // sh + 1
-    ow = (wp - dv * (kw - 1) - 1) // sv + 1
-    acc = np.zeros((n, f, oh, ow), np.int64)
-    for i in range(kh):
-        for j in range(kw):
-            patch = xp[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
-                       j * dv: j * dv + sv * (ow - 1) + 1: sv]
-            acc += np.einsum("nchw,fc->nfhw", patch, wc[:, :, i, j])
+    acc = conv_nchw(xc, wc, strides, padding, dilations)
     return epilogue(check_i32(acc), np.asarray(sx, F32), sw, multiplier,
                     bias, 1)
+
+
+# -- Float layers (float64 references, see the module docstring) ------------ #
+
+
+def f64(v):
+    return np.asarray(v, np.float64)
+
+
+def rotate(w, block, axis):
+    """(w * R, |w| * |R|) with R the normalized block Hadamard along `axis`:
+    a weight read in a layer's input_rotation basis (or a rotated input),
+    and the magnitude of its terms."""
+    h = hadamard_matrix(block)
+    return (block_hadamard(f64(w), h, axis),
+            block_hadamard(np.abs(f64(w)), np.abs(h), axis))
+
+
+def with_magnitude(v):
+    """(v, |v|) for an array, or a (value, magnitude) pair from `rotate`."""
+    return v if isinstance(v, tuple) else (f64(v), np.abs(f64(v)))
+
+
+def linear(x, w, bias=None):
+    """x * w^T + b over the last axis. Returns (y, magnitude) where the
+    magnitude is |x| * |w|^T + |b|; `x` and `w` may be (value, magnitude)
+    pairs from `rotate`."""
+    (x, x_abs), (w, w_abs) = with_magnitude(x), with_magnitude(w)
+    y, magnitude = x @ w.T, x_abs @ w_abs.T
+    if bias is not None:
+        y, magnitude = y + f64(bias), magnitude + np.abs(f64(bias))
+    return y, magnitude
+
+
+def conv2d(x, w, bias=None, strides=(1, 1), padding=(0, 0),
+           dilations=(1, 1)):
+    """PyTorch's Conv2d (one group) and its magnitude, as `linear`."""
+    (x, x_abs), (w, w_abs) = with_magnitude(x), with_magnitude(w)
+    y = conv_nchw(x, w, strides, padding, dilations)
+    magnitude = conv_nchw(x_abs, w_abs, strides, padding, dilations)
+    if bias is not None:
+        b = f64(bias).reshape(1, -1, 1, 1)
+        y, magnitude = y + b, magnitude + np.abs(b)
+    return y, magnitude
+
+
+def gelu(x, approximate):
+    """0.5 x (1 + erf(x / sqrt(2))), or PyTorch's tanh form
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    x = f64(x)
+    if approximate == "tanh":
+        inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+        return 0.5 * x * (1 + np.tanh(inner))
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+
+
+def silu(x):
+    x = f64(x)
+    return x / (1 + np.exp(-x))
+
+
+def normalize(x, axes, epsilon):
+    """(x - mean) / sqrt(var + eps) over `axes` with the biased variance.
+    Returns (y, magnitude) with magnitude = max |x| over the slice / std (at
+    least |y|)."""
+    x = f64(x)
+    mean = x.mean(axis=axes, keepdims=True)
+    std = np.sqrt(x.var(axis=axes, keepdims=True) + float(F32(epsilon)))
+    y = (x - mean) / std
+    magnitude = np.abs(x).max(axis=axes, keepdims=True) / std
+    return y, np.maximum(magnitude, np.abs(y))
+
+
+def affine(y, magnitude, weight, bias, shape):
+    """y * weight + bias (either may be None), both reshaped to `shape`."""
+    if weight is not None:
+        w = f64(weight).reshape(shape)
+        y, magnitude = y * w, magnitude * np.abs(w)
+    if bias is not None:
+        b = f64(bias).reshape(shape)
+        y, magnitude = y + b, magnitude + np.abs(b)
+    return y, magnitude
+
+
+def layer_norm(x, epsilon, weight=None, bias=None):
+    """Over the last dimension; weight and bias [D]."""
+    return affine(*normalize(x, -1, epsilon), weight, bias, (-1,))
+
+
+def group_norm(x, groups, epsilon, weight=None, bias=None):
+    """Each (sample, group of C / groups channels) over its channels and the
+    trailing dimensions; weight and bias [C]."""
+    x = f64(x)
+    n, c = x.shape[:2]
+    grouped = x.reshape((n, groups, c // groups) + x.shape[2:])
+    y, magnitude = normalize(grouped, tuple(range(2, grouped.ndim)), epsilon)
+    return affine(y.reshape(x.shape), magnitude.reshape(x.shape), weight,
+                  bias, (1, c) + (1,) * (x.ndim - 2))
+
+
+def softmax(x, axis):
+    x = f64(x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def modulate(x, shift, scale):
+    """x * (1 + scale[b]) + shift[b] with [B, D] shift and scale broadcast
+    over the middle dimensions of x [B, ..., D]. Returns (y, magnitude)."""
+    x = f64(x)
+    middle = (x.shape[0],) + (1,) * (x.ndim - 2) + (x.shape[-1],)
+    shift, scale = f64(shift).reshape(middle), f64(scale).reshape(middle)
+    y = x * (1 + scale) + shift
+    return y, np.abs(x) * np.abs(1 + scale) + np.abs(shift)
+
+
+def tensor_scale(x, bits):
+    """max |x| over the whole tensor / (2^(bits-1) - 1), in float32."""
+    absmax = np.max(np.abs(np.asarray(x, F32)))
+    return np.asarray(absmax / F32(2 ** (bits - 1) - 1), F32)
 
 
 # ===----------------------------------------------------------------------=== #
@@ -342,6 +489,16 @@ def relative(values, magnitude=None, rtol=RTOL_F32, note="") -> Expected:
     values = np.asarray(values, np.float64)
     magnitude = np.abs(values) if magnitude is None else np.abs(magnitude)
     return Expected(values, rtol * np.maximum(magnitude, FLT_MIN), note)
+
+
+def float_layer(values, magnitude, elt="f32", note="") -> Expected:
+    """Bound: RTOL_FLOAT_LAYER * magnitude, plus one unit in the last place
+    of |expected| for f16/bf16 results."""
+    values = np.asarray(values, np.float64)
+    bound = RTOL_FLOAT_LAYER * np.maximum(np.abs(magnitude), FLT_MIN)
+    if elt != "f32":
+        bound = bound + RTOL_NARROW[elt] * np.abs(values)
+    return Expected(values, bound, note)
 
 
 def block_relative(values, block, axis, elt) -> Expected:
@@ -457,8 +614,7 @@ class Kernel:
             if v is not None:
                 operands.append(v)
                 text += f" {keyword}({v.ref})"
-        if attrs:
-            text += " {" + ", ".join(f"{k} = {v}" for k, v in attrs.items()) + "}"
+        text += attr_dict(attrs)
         text += (f" : ({', '.join(o.type for o in operands)}) -> "
                  f"{tensor_type(shape, 'f32')}")
         return self.op(name, shape, "f32", text)
@@ -479,6 +635,79 @@ class Kernel:
         shape = (x.shape[0], w.shape[0]) + tuple(out_hw)
         return self._layer("qconv2d", name, shape, x, w, sx, sw, zx, zw, bias,
                            attrs)
+
+    # Float layers: results have the input's element type.
+
+    def _float_op(self, op, name, shape, x, operands, keywords, attrs):
+        """`hqdm.op x, operands... keyword(v)... {attrs} : (types) -> type`;
+        `keywords` maps keywords to optional values."""
+        text = f"hqdm.{op} " + ", ".join(o.ref for o in [x] + operands)
+        present = [x] + operands
+        for keyword, v in keywords.items():
+            if v is not None:
+                present.append(v)
+                text += f" {keyword}({v.ref})"
+        text += (f"{attr_dict(attrs)} : ({', '.join(o.type for o in present)})"
+                 f" -> {tensor_type(shape, x.elt)}")
+        return self.op(name, shape, x.elt, text)
+
+    def linear(self, name, x, w, bias=None, rotation=None) -> Value:
+        attrs = ({} if rotation is None
+                 else {"input_rotation": hadamard_attr(rotation)})
+        return self._float_op("linear", name, x.shape[:-1] + (w.shape[0],), x,
+                              [w], {"bias": bias}, attrs)
+
+    def conv2d(self, name, x, w, out_hw, bias=None, strides=(1, 1),
+               padding=(0, 0), dilations=(1, 1), rotation=None) -> Value:
+        attrs = {"strides": i64_array(strides), "padding": i64_array(padding),
+                 "dilations": i64_array(dilations)}
+        if rotation is not None:
+            attrs["input_rotation"] = hadamard_attr(rotation)
+        shape = (x.shape[0], w.shape[0]) + tuple(out_hw)
+        return self._float_op("conv2d", name, shape, x, [w], {"bias": bias},
+                              attrs)
+
+    def layer_norm(self, name, x, epsilon, weight=None, bias=None) -> Value:
+        return self._float_op("layer_norm", name, x.shape, x, [],
+                              {"weight": weight, "bias": bias},
+                              {"epsilon": f32_attr(epsilon)})
+
+    def group_norm(self, name, x, groups, epsilon, weight=None,
+                   bias=None) -> Value:
+        return self._float_op("group_norm", name, x.shape, x, [],
+                              {"weight": weight, "bias": bias},
+                              {"groups": f"{groups} : i64",
+                               "epsilon": f32_attr(epsilon)})
+
+    def modulate(self, name, x, shift, scale) -> Value:
+        return self._float_op("modulate", name, x.shape, x, [shift, scale],
+                              {}, {})
+
+    def gelu(self, name, x, approximate) -> Value:
+        return self.op(name, x.shape, x.elt,
+                       f"hqdm.gelu {x.ref} approximate {approximate} : {x.type}")
+
+    def silu(self, name, x) -> Value:
+        return self.op(name, x.shape, x.elt, f"hqdm.silu {x.ref} : {x.type}")
+
+    def softmax(self, name, x, axis) -> Value:
+        return self.op(name, x.shape, x.elt,
+                       f"hqdm.softmax {x.ref} {{axis = {axis} : i64}} : {x.type}")
+
+    def tensor_scale(self, name, x, bits) -> Value:
+        return self.op(name, (), "f32",
+                       f"hqdm.tensor_scale {x.ref} <bits = {bits}> : {x.type} "
+                       f"-> tensor<f32>")
+
+
+def attr_dict(attrs) -> str:
+    if not attrs:
+        return ""
+    return " {" + ", ".join(f"{k} = {v}" for k, v in attrs.items()) + "}"
+
+
+def hadamard_attr(block) -> str:
+    return f"#hqdm.hadamard<block = {block}>"
 
 
 def f32_attr(v) -> str:
@@ -1280,6 +1509,247 @@ def qc_single_hadamard(rng):
     k.result(wr, lambda got: exact(w_rot))
     k.result(y, lambda got: relative(*qconv2d(
         got["xq"], w_rot, sx, sw, padding=(1, 1), multiplier=0.25)))
+    return k
+
+
+# -- float layers ----------------------------------------------------------- #
+
+
+def output_size(size, kernel, stride, padding, dilation):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def rotation_results(k, block, axis, x, w, xv, layer, reference, elt="f32"):
+    """The results of a layer with input_rotation = block along `axis`: on
+    the input as given (the weight read as W * R), and, in f32, on the input
+    rotated by hqdm.hadamard, which must give back the unrotated layer (the
+    identity the rotation preserves; the printed unrotated result is "y").
+    `layer(name, input, rotation)` emits the op; `reference(x, w)` returns
+    (y, magnitude) and takes (value, |value|) pairs from `rotate`."""
+    yr = layer("y_rotated_weight", xv, block)
+    k.result(yr, lambda got: float_layer(
+        *reference(x, rotate(w, block, axis)), elt))
+    if elt != "f32":
+        return
+    xr = k.hadamard("xr", xv, block, "f32", axis=axis)
+    yi = layer("y_identity", xr, block)
+    expected = reference(x, w)[0]
+    magnitude = reference(rotate(x, block, axis), rotate(w, block, axis))[1]
+
+    def expect(got):
+        gap = np.abs(got["y_identity"] - got["y"]).max()
+        return float_layer(expected, magnitude, note=(
+            f"identity: layer(x H) {{input_rotation}} differs from the printed "
+            f"layer(x) by at most {gap:.2g}"))
+    k.result(yi, expect)
+
+
+def linear_case(rng, *, lead, K, N, bias=True, block=None,
+                elt="f32") -> Kernel:
+    """hqdm.linear on activations with outlier channels; with `block`, also
+    the input_rotation results of `rotation_results`."""
+    x = round_to(activations(rng, lead + (K,)), elt)
+    w = round_to(rng.standard_normal((N, K)) / np.sqrt(K), elt)
+    b = round_to(rng.standard_normal(N), elt) if bias else None
+    k = Kernel()
+    xv = k.arg("x", x, elt)
+    wv = k.arg("w", w, elt)
+    bv = None if b is None else k.arg("b", b, elt)
+    y = k.linear("y", xv, wv, bv)
+    k.result(y, lambda got: float_layer(*linear(x, w, b), elt))
+    if block is not None:
+        rotation_results(
+            k, block, -1, x, w, xv,
+            lambda name, xin, r: k.linear(name, xin, wv, bv, rotation=r),
+            lambda xr, wr: linear(xr, wr, b), elt)
+    return k
+
+
+@case("float-layers")
+def fl_linear_bias(rng):
+    return linear_case(rng, lead=(6,), K=40, N=24)
+
+
+@case("float-layers")
+def fl_linear_3d_no_bias(rng):
+    return linear_case(rng, lead=(2, 5), K=48, N=16, bias=False)
+
+
+@case("float-layers")
+def fl_linear_rotation_b32(rng):
+    # [B, T, K] input, K = 64 in two blocks of 32 (a symmetric Sylvester H).
+    return linear_case(rng, lead=(2, 4), K=64, N=20, block=32)
+
+
+@case("float-layers")
+def fl_linear_rotation_b12(rng):
+    # Block 12 (Paley, not symmetric: W * R and W * R^T differ) over K = 48.
+    return linear_case(rng, lead=(5,), K=48, N=12, block=12)
+
+
+@case("float-layers")
+def fl_linear_bf16_rotation(rng):
+    # bf16 operands: the weight is rotated and the layer computed in f32.
+    return linear_case(rng, lead=(4,), K=64, N=8, block=32, elt="bf16")
+
+
+def conv_float_case(rng, *, x_shape, w_shape, strides=(1, 1), padding=(0, 0),
+                    dilations=(1, 1), block=None) -> Kernel:
+    """hqdm.conv2d with bias; with `block`, also the input_rotation results
+    of `rotation_results` along the channels (axis 1)."""
+    x = activations(rng, x_shape, outliers=False)
+    fan_in = np.prod(w_shape[1:])
+    w = (rng.standard_normal(w_shape) / np.sqrt(fan_in)).astype(F32)
+    window = {"strides": strides, "padding": padding, "dilations": dilations}
+    out_hw = [output_size(x_shape[2 + i], w_shape[2 + i], strides[i],
+                          padding[i], dilations[i]) for i in range(2)]
+    k = Kernel()
+    xv = k.arg("x", x, "f32")
+    wv = k.arg("w", w, "f32")
+    bv, b = with_bias(rng, k, w_shape[0])
+    y = k.conv2d("y", xv, wv, out_hw, bv, **window)
+    k.result(y, lambda got: float_layer(*conv2d(x, w, b, **window)))
+    if block is not None:
+        rotation_results(
+            k, block, 1, x, w, xv,
+            lambda name, xin, r: k.conv2d(name, xin, wv, out_hw, bv,
+                                          rotation=r, **window),
+            lambda xr, wr: conv2d(xr, wr, b, **window))
+    return k
+
+
+@case("float-layers")
+def fl_conv_window(rng):
+    # A 3x2 kernel, padding [1, 2], strides [2, 1], dilations [1, 2].
+    return conv_float_case(rng, x_shape=(2, 6, 9, 8), w_shape=(5, 6, 3, 2),
+                           strides=(2, 1), padding=(1, 2), dilations=(1, 2))
+
+
+@case("float-layers")
+def fl_conv_rotation_b16(rng):
+    # Block 16 over C = 32 channels, every kernel tap of a 3x3 kernel.
+    return conv_float_case(rng, x_shape=(1, 32, 6, 6), w_shape=(8, 32, 3, 3),
+                           padding=(1, 1), block=16)
+
+
+@case("float-layers")
+def fl_gelu(rng):
+    """Both GELU forms on normal values, a tail of large negative ones (where
+    1 + erf and 1 + tanh cancel) and a few special points."""
+    x = np.concatenate([rng.standard_normal(220) * 3,
+                        rng.uniform(-10, -4, size=30),
+                        [0.0, 1e-3, -1e-3, 8.0, -8.0, 20.0]])
+    x = x.astype(F32).reshape(4, 64)
+    k = Kernel()
+    xv = k.arg("x", x, "f32")
+    magnitude = np.abs(x)
+    for form in ("none", "tanh"):
+        y = k.gelu(f"gelu_{form}", xv, form)
+        k.result(y, lambda got, form=form: float_layer(
+            gelu(x, form), np.maximum(magnitude, np.abs(gelu(x, form))),
+            note=(f"the forms differ by up to "
+                  f"{np.abs(gelu(x, 'tanh') - gelu(x, 'none')).max():.2g}")))
+    return k
+
+
+@case("float-layers")
+def fl_silu(rng):
+    x = np.concatenate([rng.standard_normal(100) * 4,
+                        rng.uniform(-20, -8, size=20)]).astype(F32)
+    k = Kernel()
+    y = k.silu("y", k.arg("x", x.reshape(3, 40), "f32"))
+    k.result(y, lambda got: float_layer(silu(x.reshape(3, 40)),
+                                        silu(x.reshape(3, 40))))
+    return k
+
+
+def layer_norm_case(rng, shape, epsilon, affine, elt="f32") -> Kernel:
+    """layer_norm of activations with outlier channels and an offset; the
+    first row varies by about 1e-3 only, so that epsilon matters."""
+    x = activations(rng, shape) + 0.5
+    x.reshape(-1, shape[-1])[0] = 0.5 + 1e-3 * rng.standard_normal(shape[-1])
+    x = round_to(x, elt)
+    d = shape[-1]
+    w = round_to(1 + 0.2 * rng.standard_normal(d), elt) if affine else None
+    b = round_to(0.5 * rng.standard_normal(d), elt) if affine else None
+    k = Kernel()
+    xv = k.arg("x", x, elt)
+    wv = None if w is None else k.arg("weight", w, elt)
+    bv = None if b is None else k.arg("bias", b, elt)
+    y = k.layer_norm("y", xv, epsilon, wv, bv)
+    k.result(y, lambda got: float_layer(*layer_norm(x, epsilon, w, b), elt))
+    return k
+
+
+@case("float-layers")
+def fl_layer_norm(rng):
+    # DiT's norms: no affine, epsilon 1e-6, [B, T, D].
+    return layer_norm_case(rng, (2, 5, 48), 1e-6, affine=False)
+
+
+@case("float-layers")
+def fl_layer_norm_affine(rng):
+    return layer_norm_case(rng, (6, 40), 1e-5, affine=True)
+
+
+@case("float-layers")
+def fl_layer_norm_f16_affine(rng):
+    return layer_norm_case(rng, (4, 32), 1e-5, affine=True, elt="f16")
+
+
+@case("float-layers")
+def fl_group_norm_affine(rng):
+    # 8 groups of 4 channels over [2, 32, 5, 6], one channel group offset.
+    x = activations(rng, (2, 32, 5, 6), outliers=False)
+    x[:, 4:8] += 3
+    c = x.shape[1]
+    w = (1 + 0.2 * rng.standard_normal(c)).astype(F32)
+    b = (0.5 * rng.standard_normal(c)).astype(F32)
+    k = Kernel()
+    xv = k.arg("x", x, "f32")
+    y = k.group_norm("y", xv, 8, 1e-5, k.arg("weight", w, "f32"),
+                     k.arg("bias", b, "f32"))
+    k.result(y, lambda got: float_layer(*group_norm(x, 8, 1e-5, w, b)))
+    return k
+
+
+@case("float-layers")
+def fl_softmax(rng):
+    """Softmax along the last axis and along axis 1. One row is offset by 90,
+    where exp overflows f32 unless the maximum is subtracted first."""
+    x = (3 * rng.standard_normal((3, 6, 40))).astype(F32)
+    x[0, 0] += 90
+    k = Kernel()
+    xv = k.arg("x", x, "f32")
+    for axis in (2, 1):
+        y = k.softmax(f"softmax_axis{axis}", xv, axis)
+        k.result(y, lambda got, axis=axis: float_layer(
+            softmax(x, axis), softmax(x, axis)))
+    return k
+
+
+@case("float-layers")
+def fl_modulate(rng):
+    x = activations(rng, (2, 7, 48))
+    shift = (0.5 * rng.standard_normal((2, 48))).astype(F32)
+    scale = (0.5 * rng.standard_normal((2, 48))).astype(F32)
+    k = Kernel()
+    y = k.modulate("y", k.arg("x", x, "f32"), k.arg("shift", shift, "f32"),
+                   k.arg("scale", scale, "f32"))
+    k.result(y, lambda got: float_layer(*modulate(x, shift, scale)))
+    return k
+
+
+@case("float-layers")
+def fl_tensor_scale(rng):
+    # An 8-bit scale of activations, and a 4-bit scale of zeros (scale 0).
+    x = activations(rng, (3, 5, 7))
+    zeros = np.zeros((4, 6), F32)
+    k = Kernel()
+    s = k.tensor_scale("s8", k.arg("x", x, "f32"), 8)
+    z = k.tensor_scale("s4_zeros", k.arg("zeros", zeros, "f32"), 4)
+    k.result(s, lambda got: relative(tensor_scale(x, 8)))
+    k.result(z, lambda got: exact(tensor_scale(zeros, 4)))
     return k
 
 
