@@ -204,16 +204,23 @@ def attention(p):
 
 
 @program
-def reshape_chain(p):
+def reshape_chain(p, D=64):
     """linear -> [B, N, D] -> transpose tokens and batch -> linear: the
     second layer's rotation folds into the first layer's output rows."""
-    B, N, D = 2, 4, 64
+    B, N = 2, 4
     y, s = p.linear("%arg0", [B * N, D], D, "fc1")
     y, s = p.expand(y, s, "[[0, 1], [2]]", [B, N, D])
     y, s = p.transpose(y, s, [1, 0, 2])
     y, s = p.collapse(y, s, "[[0, 1], [2]]", [N * B, D])
     z, zs = p.linear(y, s, 32, "fc2")
     return [([B * N, D], activations(p.rng, (B * N, D)))], z, zs
+
+
+@program
+def reshape_chain_48(p):
+    """reshape_chain with D = 48, for blocks of 12 and 48 = 12 x 4, whose
+    Hadamard matrices are not symmetric (H^T != H)."""
+    return reshape_chain(p, D=48)
 
 
 @program
@@ -247,12 +254,18 @@ def residual(p):
 
 
 @program
-def single_linear(p):
+def single_linear(p, K=128):
     """One linear layer, 16 tokens, 128 -> 64, outlier input channels: the
     integer and fake-quant forms see identical quantizer inputs."""
-    M, K, N = 16, 128, 64
+    M, N = 16, 64
     y, ys = p.linear("%arg0", [M, K], N, "fc")
     return [([M, K], activations(p.rng, (M, K)))], y, ys
+
+
+@program
+def single_linear_96(p):
+    """single_linear with K = 96, for blocks of 12 and 96 = 12 x 8."""
+    return single_linear(p, K=96)
 
 
 @program

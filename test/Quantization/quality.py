@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Output SQNR of a model quantized by hqdm-quantize, against its float run.
 
-  quality.py --hqdm-opt PATH --runner "CMD" MODEL.mlir
+  quality.py --hqdm-opt PATH --runner "CMD" MODEL.mlir [--bits]
              [--schemes w8a8,w4a8,w4a4,w4a3] [--modes none,single,double]
              [--options "block=32 ..."] [--expect "w4a4:single-none>=3"]...
 
@@ -28,7 +28,7 @@ MEMREF = re.compile(r"Unranked Memref base@ = \S+ rank = \d+ offset = \d+ "
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)")
 
 
-def run(hqdm_opt, runner, model, pipeline):
+def run(hqdm_opt, runner, model, pipeline, bits=False):
     """Compiles and runs the model; returns the printed output (all memrefs
     concatenated, as float64)."""
     opt = [hqdm_opt, model] + pipeline + ["--hqdm-lower-to-cpu"]
@@ -42,6 +42,9 @@ def run(hqdm_opt, runner, model, pipeline):
     for h, nxt in zip(headers, headers[1:] + [None]):
         body = result.stdout[h.end(): nxt.start() if nxt else None]
         values += [float(t) for t in NUMBER.findall(body)]
+    if bits:  # f32 bit patterns printed with printMemrefI32
+        return np.array(values, dtype=np.int64).astype(np.int32) \
+            .view(np.float32).astype(np.float64)
     return np.array(values)
 
 
@@ -75,9 +78,12 @@ def main():
     ap.add_argument("--modes", default="none,single,double")
     ap.add_argument("--options", default="")
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--bits", action="store_true",
+                    help="the model prints f32 bit patterns as i32 "
+                         "(programs.py), not printMemrefF32 text")
     args = ap.parse_args()
 
-    reference = run(args.hqdm_opt, args.runner, args.model, [])
+    reference = run(args.hqdm_opt, args.runner, args.model, [], args.bits)
     schemes = args.schemes.split(",")
     modes = args.modes.split(",")
     table = {}
@@ -86,7 +92,7 @@ def main():
         for mode in modes:
             options = f"scheme={scheme} hadamard={mode} {args.options}".strip()
             out = run(args.hqdm_opt, args.runner, args.model,
-                      [f"--hqdm-quantize={options}"])
+                      [f"--hqdm-quantize={options}"], args.bits)
             table[scheme][mode] = sqnr(reference, out)
 
     print(f"output SQNR (dB) of {args.model.split('/')[-1]} vs float"
