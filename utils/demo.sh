@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-#===- utils/demo.sh - Set up, build and run the shipped example ----------===#
+#===- utils/demo.sh - Set up, build and run the main job -----------------===#
 #
-# Installs what is missing, builds hqdm-opt, and runs it on
-# examples/linear_w4a4.mlir: verifies the hqdm IR, lowers it to the LLVM
-# dialect with hqdm-lower-to-cpu, runs it with mlir-runner, and reports how
-# close W4A4 comes to float with and without the Hadamard rotation.
+# Installs what is missing, builds hqdm-opt, and quantizes a DiT block as
+# torch-mlir emitted it (test/Models/dit_block.mlir): shows what hqdm-quantize
+# decided for every layer, runs the quantized program on the CPU with
+# mlir-runner, and reports its output SQNR against the float model for every
+# scheme and Hadamard mode.
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-example="$root/examples/linear_w4a4.mlir"
+model="$root/test/Models/dit_block.mlir"
 bin=/usr/lib/llvm-22/bin
 lib=/usr/lib/llvm-22/lib
+runner="$bin/mlir-runner -e main -entry-point-result=void -shared-libs=$lib/libmlir_runner_utils.so,$lib/libmlir_c_runner_utils.so"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -23,42 +25,27 @@ bash "$root/utils/build.sh" "$root/build" >"$work/build.log" 2>&1 ||
 opt="$root/build/bin/hqdm-opt"
 
 echo
-echo "== 1. parse and verify: $opt examples/linear_w4a4.mlir"
-"$opt" "$example" -o "$work/verified.mlir"
-echo "   The example is one linear layer of a diffusion transformer (16 tokens,"
-echo "   128 -> 64 features, activations with 4 outlier channels) computed three"
-echo "   ways. It verifies, with these hqdm ops:"
-grep -oE "hqdm\.[a-z_0-9]+" "$work/verified.mlir" | sort | uniq -c |
-  awk '{printf "     %2d x %s\n", $1, $2}'
+echo "== 1. quantize: hqdm-opt test/Models/dit_block.mlir --hqdm-quantize=\"scheme=w4a4 hadamard=single\""
+echo "   (a DiT block, D=64, 2 heads, 16 tokens, batch 2, imported by torch-mlir;"
+echo "   its inputs have outlier channels). The decisions, from --remarks-filter='hqdm.*':"
+"$opt" "$model" --hqdm-quantize="scheme=w4a4 hadamard=single" \
+  --remarks-filter='hqdm.*' -o "$work/quantized.mlir" 2>"$work/remarks.txt"
+sed -n 's/.*Category:\(hqdm-[a-z]*\) | Remark="\(.*\)"$/     \1: \2/p' \
+  "$work/remarks.txt" | grep -v "hqdm-plan\|hqdm-rotate"
+echo "   Quantized program: $(grep -c 'hqdm.qlinear' "$work/quantized.mlir") hqdm.qlinear," \
+  "$(grep -c 'hqdm.hadamard' "$work/quantized.mlir") online hqdm.hadamard," \
+  "functions kept: $(grep -o 'func.func @[a-zA-Z_]*' "$work/quantized.mlir" | sed 's/func.func //' | tr '\n' ' ')"
 
 echo
-echo "== 2. lower to the LLVM dialect: hqdm-opt --hqdm-lower-to-cpu"
-"$opt" "$example" --hqdm-lower-to-cpu -o "$work/lowered.mlir"
-echo "   hqdm ops left: $(grep -c 'hqdm\.' "$work/lowered.mlir" || true);" \
-  "LLVM functions: $(grep -c 'llvm.func @[a-z]' "$work/lowered.mlir")" \
-  "(@main and the three layer variants are kept)."
+echo "== 2. lower to LLVM and run: hqdm-opt --hqdm-lower-to-cpu | mlir-runner"
+"$opt" "$work/quantized.mlir" --hqdm-lower-to-cpu | $runner >"$work/out.txt"
+head -n 3 "$work/out.txt" | cut -c1-100
+echo "   ..."
 
 echo
-echo "== 3. run @main with mlir-runner"
-"$bin/mlir-runner" "$work/lowered.mlir" -e main -entry-point-result=void \
-  -shared-libs="$lib/libmlir_runner_utils.so,$lib/libmlir_c_runner_utils.so" \
-  >"$work/out.txt"
-"$root/.venv/bin/python" - "$work/out.txt" <<'PY'
-import re, sys
-import numpy as np
-
-text = open(sys.argv[1]).read()
-outputs = [np.array([float(v) for v in re.findall(r"-?[\d.]+(?:e[-+]?\d+)?|nan|inf", block)])
-           for block in (b.split("]]")[0] for b in text.split("data =")[1:])]
-ref, rtn, had = outputs
-def sqnr(y):
-    return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - y) ** 2))
-print(f"   {ref.size} outputs per variant. Output SQNR against float (higher is better):")
-print(f"     W4A4 round-to-nearest          : {sqnr(rtn):5.1f} dB")
-print(f"     W4A4 + single block-32 Hadamard: {sqnr(had):5.1f} dB")
-print(f"   The rotation spreads the outlier channels over their 32-feature blocks,")
-print(f"   so the 4-bit activation grid wastes fewer levels: "
-      f"{sqnr(had) - sqnr(rtn):+.1f} dB here.")
-PY
+echo "== 3. every scheme and mode against float (test/Quantization/quality.py)"
+"$root/.venv/bin/python" "$root/test/Quantization/quality.py" "$model" \
+  --hqdm-opt "$opt" --runner "$runner" | sed 's/^/   /'
 echo
-echo "Next: docs/Overview.md explains the dialect and pipeline; utils/test.sh runs every test."
+echo "Next: docs/Quantization.md explains the pipeline, its options and remarks;"
+echo "utils/test.sh runs every test."
