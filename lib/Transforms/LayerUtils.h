@@ -74,7 +74,8 @@ std::string concat(const Parts &...parts) {
   return text;
 }
 
-/// Remark categories: `--remarks-filter=hqdm` shows all of them.
+/// Remark categories: `--remarks-filter='hqdm.*'` shows all of them (MLIR 22
+/// matches the filter against the whole category name).
 inline remark::RemarkOpts remarkOpts(StringRef pass, StringRef what) {
   return remark::RemarkOpts::name(what).category(pass);
 }

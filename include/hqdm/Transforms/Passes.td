@@ -14,13 +14,99 @@ def RaisePass : Pass<"hqdm-raise", "::mlir::ModuleOp"> {
   let description = [{
     Pattern-matches the linalg-on-tensors that torch-mlir emits and replaces
     each recognised layer with one hqdm float layer op carrying a `name`.
-    Everything not recognised passes through unchanged.
+    Everything not recognised passes through unchanged: the matchers check
+    which tensor every `linalg.generic` reads through which indexing map and
+    what its body computes (up to reordering and regrouping of `+` and `*`,
+    constants to a relative 1e-6), so a chain that only resembles a layer is
+    never raised.
+
+    Recognised forms (x is the activation, all of one float element type):
+
+    - `hqdm.linear`: `linalg.matmul` into a `linalg.fill` of 0 whose right
+      operand is the weight W [N, K] transposed by `linalg.transpose`
+      (permutation [1, 0]) or by a copy `linalg.generic` with maps
+      (d0, d1) <-> (d1, d0); or `linalg.matmul` with indexing maps
+      [(d0, d2), (d1, d2), (d0, d1)] on W itself; or (torch-mlir's
+      `aten.linear` on 3-D x) `linalg.batch_matmul` of x and the transposed
+      W broadcast over the batch (copy generic reading (d1, d2), or
+      `linalg.broadcast` dimensions [0]). A following elementwise add of a
+      [N] vector read along the last dim (either operand order) becomes the
+      bias. Reshapes around the product stay in place; W need not be
+      constant; the transpose is erased only when nothing else reads it.
+    - `hqdm.conv2d`: `linalg.conv_2d_nchw_fchw` into a zero fill or a
+      [F] bias broadcast (`linalg.broadcast` dimensions [0, 2, 3], or a copy
+      generic reading dim 1); strides and dilations from the op. An input
+      `tensor.pad` of constant 0, symmetric, on H and W only, becomes
+      `padding`; any other pad stays outside the layer (remark `PadKept`).
+    - `hqdm.gelu`: one elementwise generic computing
+      `x * 0.5 * (1 + erf(x / sqrt(2)))` (approximate none) or
+      `x * 0.5 * (1 + tanh(b * (x + 0.044715 * x^3)))` with b = sqrt(2/pi)
+      to 1e-3 (torch-mlir writes 0.7977240352174656) and x^3 as `math.fpowi`
+      or products (approximate tanh).
+    - `hqdm.silu`: a sigmoid generic `1 / (1 + exp(-x))` and a generic
+      multiplying it by x, or one generic computing `x * sigmoid(x)` or
+      `x / (1 + exp(-x))`.
+    - `hqdm.layer_norm` / `hqdm.group_norm`: torch-mlir's decomposition
+      `(x - sum(x)/N) * rsqrt(sum(d * d)/N + eps)` with every reduction a
+      generic over exactly the normalized trailing dims (the last one for
+      LayerNorm; for GroupNorm all dims after G of the [N, G, C/G*H*W] or
+      [N, G, C/G, H*W] reshape of an [N, C, ...] input that is reshaped back
+      afterwards), zero-filled, and N their element count;
+      the mean read per row or through a broadcast copy; the variance on the
+      centered x, or recomputed on `extf(x)` in f64 and truncated; eps added
+      in the rsqrt generic or the one before (an f64 constant through
+      `arith.truncf` is fine). A following elementwise multiply and add by a
+      [D] vector along the last dim (LayerNorm) or a [C] vector along dim 1
+      (GroupNorm, unsqueezed to [1, C, 1, 1]) become weight and bias.
+    - `hqdm.softmax` (last axis): `e / sum(e)` with `e = exp(x - max(x))`
+      (one generic or a subtraction and an exp), max a `maximumf`/`maxnumf`
+      reduction filled with -inf or the lowest finite value, possibly the
+      two-result max/argmax generic of `aten.max.dim`.
+    - `hqdm.modulate`: DiT's `x * (1 + scale) + shift` on x [B, ..., D]
+      with scale and shift read per (sample, channel) (through the
+      unsqueeze's `tensor.expand_shape` to [B, 1, D]), in any grouping
+      (`1 + scale` before or after the reshape, `x + x * scale + shift`,
+      fused generics).
+
+    Names: a layer keeps a `name` it already has; otherwise it takes the
+    first NameLoc of its location (looking into FusedLoc and CallSiteLoc,
+    callee first), else `<kind>_<index>` (`linear_0`, `conv2d_1`,
+    `layer_norm_0`, ...) with the index counted per kind over all layers of
+    that kind in module walk order. A name already taken gets `_1`, `_2`,
+    ... (names given by hand are claimed first). The location of a raised
+    layer is that of the op it was anchored on (the matmul, the conv, the
+    generic computing the result).
+
+    Remarks (category `hqdm-raise`; MLIR 22 matches `--remarks-filter`
+    against the whole category, so `--remarks-filter='hqdm.*'` shows them):
+    `Raised` for every layer raised ("raised linear 'blocks.0.attn.qkv'"),
+    `PadKept` for a pad left outside a conv2d, `NotRaised` for products and
+    convolutions that read a weight but were left alone (a transpose with
+    another permutation, a non-zero accumulator, mixed element types).
+
+    Example:
+
+    ```mlir
+    %t = linalg.transpose ins(%w : tensor<4x5xf32>) outs(%e : tensor<5x4xf32>) permutation = [1, 0]
+    %z = linalg.fill ins(%zero : f32) outs(%i : tensor<1x4xf32>) -> tensor<1x4xf32>
+    %y = linalg.matmul ins(%x, %t : tensor<1x5xf32>, tensor<5x4xf32>) outs(%z : tensor<1x4xf32>) -> tensor<1x4xf32>
+    // becomes
+    %y = hqdm.linear %x, %w {name = "linear_0"} : (tensor<1x5xf32>, tensor<4x5xf32>) -> tensor<1x4xf32>
+    ```
   }];
   let dependentDialects = [
     "::mlir::hqdm::HqdmDialect",
+    "::mlir::tensor::TensorDialect",
   ];
   let statistics = [
-    Statistic<"numRaised", "raised", "Number of layers raised">,
+    Statistic<"numLinear", "linear", "Number of hqdm.linear raised">,
+    Statistic<"numConv2d", "conv2d", "Number of hqdm.conv2d raised">,
+    Statistic<"numGelu", "gelu", "Number of hqdm.gelu raised">,
+    Statistic<"numSilu", "silu", "Number of hqdm.silu raised">,
+    Statistic<"numLayerNorm", "layer-norm", "Number of hqdm.layer_norm raised">,
+    Statistic<"numGroupNorm", "group-norm", "Number of hqdm.group_norm raised">,
+    Statistic<"numSoftmax", "softmax", "Number of hqdm.softmax raised">,
+    Statistic<"numModulate", "modulate", "Number of hqdm.modulate raised">,
   ];
 }
 
