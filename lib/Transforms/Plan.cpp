@@ -45,7 +45,9 @@ struct Settings {
 
 /// One `layers` rule of the configuration file.
 struct Rule {
-  llvm::GlobPattern pattern;
+  /// The glob pattern. llvm::GlobPattern keeps references into the text it
+  /// was made from, so patterns are compiled from this string once the rules
+  /// no longer move.
   std::string text;
   /// The keys the rule sets, applied on top of the layer's settings.
   llvm::json::Object keys;
@@ -253,7 +255,7 @@ LogicalResult readConfig(StringRef path, Settings &defaults,
     Settings scratch;
     if (failed(applyKeys(*object, ruleWhere, /*isRule=*/true, scratch, error)))
       return failure();
-    rules.push_back({std::move(*pattern), match->str(), *object});
+    rules.push_back({match->str(), *object});
   }
   return success();
 }
@@ -279,14 +281,18 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
       return signalPassFailure();
     }
 
-    WalkResult result = module.walk([&](Operation *op) {
+    std::vector<llvm::GlobPattern> patterns;
+    for (const Rule &rule : rules) // Validated when the file was read.
+      patterns.push_back(llvm::cantFail(llvm::GlobPattern::create(rule.text)));
+
+    module.walk([&](Operation *op) {
       FloatLayer layer = FloatLayer::get(op);
       if (!layer)
-        return WalkResult::advance();
+        return;
       std::string name = layer.getName();
       Settings settings = defaults;
       for (auto [index, rule] : llvm::enumerate(rules)) {
-        if (!rule.pattern.match(name))
+        if (!patterns[index].match(name))
           continue;
         // Validated when the file was read.
         (void)applyKeys(rule.keys, "", /*isRule=*/true, settings, error);
@@ -294,9 +300,7 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
                           rule.text + "')";
       }
       planLayer(layer, settings);
-      return WalkResult::advance();
     });
-    (void)result;
   }
 
   void planLayer(FloatLayer layer, const Settings &settings) {
