@@ -37,8 +37,9 @@ cp "$dialect" "$out/HqdmDialect.md"
   echo "# hqdm passes"
   echo
   echo "Generated from the \`Passes.td\` files by \`utils/gen-docs.sh\`; do not"
-  echo "edit. The pipelines (\`hqdm-lower-to-cpu\`) are registered in C++ and"
-  echo "described in [Overview.md](../Overview.md)."
+  echo "edit. The pipelines are registered in C++: \`hqdm-quantize\` is described"
+  echo "in [Quantization.md](../Quantization.md), \`hqdm-lower-to-cpu\` in"
+  echo "[Overview.md](../Overview.md)."
   for page in "${passes[@]}"; do
     name="$(basename "$page" .md)"
     name="${name#Hqdm}"
