@@ -137,29 +137,6 @@ bool isZeroInit(Value init) {
   return matchPattern(init, m_AnyZeroFloat());
 }
 
-/// The permutation of a copy generic `out[i] = in[perm[i]]`, if `op` is one.
-std::optional<SmallVector<int64_t>> getCopyPermutation(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 0)
-    return std::nullopt;
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (body.getOperations().size() != 1 ||
-      yield.getOperand(0) != body.getArgument(0))
-    return std::nullopt;
-  AffineMap in = op.getIndexingMapsArray()[0];
-  AffineMap out = op.getIndexingMapsArray()[1];
-  if (!out.isIdentity() || !in.isPermutation())
-    return std::nullopt;
-  // in(d) = (d_perm[0], ...): input dim j is loop (= result) dim perm[j].
-  // Result dim i reads input dim inverse[i].
-  SmallVector<int64_t> perm;
-  AffineMap inverse = inversePermutation(in);
-  for (AffineExpr e : inverse.getResults())
-    perm.push_back(cast<AffineDimExpr>(e).getPosition());
-  return perm;
-}
-
 class Walker {
 public:
   Walker(int64_t block) : block(block) {}
@@ -244,7 +221,7 @@ private:
       return permute(transpose.getInput(), req, transpose.getPermutation());
     if (auto generic = dyn_cast<linalg::GenericOp>(def))
       if (std::optional<SmallVector<int64_t>> perm =
-              getCopyPermutation(generic))
+              linalg::isaTransposeOpInterface(generic))
         return permute(generic.getDpsInputs()[0], req, *perm);
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def))
       return throughSlice(slice, req, why);

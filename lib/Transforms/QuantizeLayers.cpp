@@ -51,7 +51,7 @@ struct QuantizedWeight {
 };
 
 /// Quantizes one row of `n` values with scale `s` and zero point `z`; returns
-/// sum |w - w_hat|^p (or the squared error when `squared`).
+/// sum |w - w_hat|^p; stores the levels when `levels` is not null.
 double quantizeRow(const double *w, int64_t n, float s, int64_t z,
                    int64_t minLevel, int64_t maxLevel, double p,
                    int64_t *levels) {

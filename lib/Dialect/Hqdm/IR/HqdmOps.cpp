@@ -241,6 +241,43 @@ LogicalResult HadamardOp::verify() {
 // QLinearOp, QConv2DOp
 //===----------------------------------------------------------------------===//
 
+/// Checks a linear layer's weight [N, K] against its input [..., K].
+static LogicalResult verifyLinearWeight(Operation *op, RankedTensorType input,
+                                        RankedTensorType weight) {
+  if (weight.getRank() != 2)
+    return op->emitOpError() << "weight must have rank 2 ([N, K]), got rank "
+                             << weight.getRank();
+  int64_t k = input.getShape().back();
+  if (failed(verifyCompatibleShape({k}, {weight.getDimSize(1)})))
+    return op->emitOpError() << "input has " << k
+                             << " features but the weight expects "
+                             << weight.getDimSize(1);
+  return success();
+}
+
+/// Checks a linear layer's result shape [..., N].
+static LogicalResult verifyLinearResult(Operation *op, RankedTensorType input,
+                                        RankedTensorType weight,
+                                        RankedTensorType result) {
+  SmallVector<int64_t> expected = tokenShape(input);
+  expected.push_back(weight.getDimSize(0));
+  return expectShape(op, "result", result, expected, "[..., N]");
+}
+
+/// Checks a convolution's input (NCHW) and weight (FCHW) ranks and channels.
+static LogicalResult verifyConvOperands(Operation *op, RankedTensorType input,
+                                        RankedTensorType weight) {
+  if (input.getRank() != 4 || weight.getRank() != 4)
+    return op->emitOpError()
+           << "input (NCHW) and weight (FCHW) must have rank 4";
+  if (failed(verifyCompatibleShape({input.getDimSize(1)},
+                                   {weight.getDimSize(1)})))
+    return op->emitOpError() << "input has " << input.getDimSize(1)
+                             << " channels but the weight expects "
+                             << weight.getDimSize(1);
+  return success();
+}
+
 /// Checks the strides, padding and dilations of a 2-D convolution.
 static LogicalResult verifyWindow(Operation *op, ArrayRef<int64_t> strides,
                                   ArrayRef<int64_t> padding,
@@ -331,13 +368,8 @@ LogicalResult QLinearOp::verify() {
   if (input.getRank() < 2)
     return emitOpError() << "input must have rank >= 2 ([..., K]), got rank "
                          << input.getRank();
-  if (weight.getRank() != 2)
-    return emitOpError() << "weight must have rank 2 ([N, K]), got rank "
-                         << weight.getRank();
-  int64_t k = input.getShape().back();
-  if (failed(verifyCompatibleShape({k}, {weight.getDimSize(1)})))
-    return emitOpError() << "input has " << k << " features but the weight "
-                         << "expects " << weight.getDimSize(1);
+  if (failed(verifyLinearWeight(*this, input, weight)))
+    return failure();
   auto inputScale = getInputScale().getType();
   if (inputScale.getRank() != 0 &&
       failed(expectShape(*this, "input scale", inputScale, tokenShape(input),
@@ -347,22 +379,14 @@ LogicalResult QLinearOp::verify() {
                                   getWeightZeroPoint(), getBias(),
                                   getInputScale(), getInputZeroPoint())))
     return failure();
-  SmallVector<int64_t> expected = tokenShape(input);
-  expected.push_back(weight.getDimSize(0));
-  return expectShape(*this, "result", getResult().getType(), expected,
-                     "[..., N]");
+  return verifyLinearResult(*this, input, weight, getResult().getType());
 }
 
 LogicalResult QConv2DOp::verify() {
   RankedTensorType input = getInput().getType();
   RankedTensorType weight = getWeight().getType();
-  if (input.getRank() != 4 || weight.getRank() != 4)
-    return emitOpError() << "input (NCHW) and weight (FCHW) must have rank 4";
-  if (failed(verifyCompatibleShape({input.getDimSize(1)},
-                                   {weight.getDimSize(1)})))
-    return emitOpError() << "input has " << input.getDimSize(1)
-                         << " channels but the weight expects "
-                         << weight.getDimSize(1);
+  if (failed(verifyConvOperands(*this, input, weight)))
+    return failure();
   if (failed(verifyWindow(*this, getStrides(), getPadding(), getDilations())))
     return failure();
   if (getInputScale().getType().getRank() != 0)
@@ -419,33 +443,21 @@ LogicalResult LinearOp::verify() {
   RankedTensorType weight = getWeight().getType();
   if (input.getRank() < 1)
     return emitOpError() << "input must have rank >= 1 ([..., K])";
-  if (weight.getRank() != 2)
-    return emitOpError() << "weight must have rank 2 ([N, K]), got rank "
-                         << weight.getRank();
+  if (failed(verifyLinearWeight(*this, input, weight)))
+    return failure();
   int64_t k = input.getShape().back();
-  if (failed(verifyCompatibleShape({k}, {weight.getDimSize(1)})))
-    return emitOpError() << "input has " << k << " features but the weight "
-                         << "expects " << weight.getDimSize(1);
   if (failed(verifySameElementType(*this)) ||
       failed(verifyVector(*this, "bias", getBias(), weight.getDimSize(0))) ||
       failed(verifyInputRotation(*this, getInputRotationAttr(), k)))
     return failure();
-  SmallVector<int64_t> expected = tokenShape(input);
-  expected.push_back(weight.getDimSize(0));
-  return expectShape(*this, "result", getResult().getType(), expected,
-                     "[..., N]");
+  return verifyLinearResult(*this, input, weight, getResult().getType());
 }
 
 LogicalResult Conv2DOp::verify() {
   RankedTensorType input = getInput().getType();
   RankedTensorType weight = getWeight().getType();
-  if (input.getRank() != 4 || weight.getRank() != 4)
-    return emitOpError() << "input (NCHW) and weight (FCHW) must have rank 4";
-  if (failed(verifyCompatibleShape({input.getDimSize(1)},
-                                   {weight.getDimSize(1)})))
-    return emitOpError() << "input has " << input.getDimSize(1)
-                         << " channels but the weight expects "
-                         << weight.getDimSize(1);
+  if (failed(verifyConvOperands(*this, input, weight)))
+    return failure();
   if (failed(verifyWindow(*this, getStrides(), getPadding(), getDilations())) ||
       failed(verifySameElementType(*this)) ||
       failed(verifyVector(*this, "bias", getBias(), weight.getDimSize(0))) ||
