@@ -903,7 +903,8 @@ template <typename ProductOp> struct RaiseLinear : RaisePattern<ProductOp> {
         LinearOp::create(rewriter, op.getLoc(), op->getResult(0).getType(),
                          match->input, match->weight, /*bias=*/nullptr,
                          /*name=*/nullptr, /*input_rotation=*/nullptr,
-                         /*plan=*/nullptr);
+                         /*input_shift=*/nullptr, /*plan=*/nullptr,
+                         /*activation_scales=*/nullptr);
     this->raise(rewriter, op->getResult(0), linear);
     return success();
   }
@@ -965,9 +966,10 @@ struct AbsorbLinearBias : RaisePattern<linalg::GenericOp> {
       return failure();
     LinearOp old = match->layer;
     auto linear = LinearOp::create(
-        rewriter, old.getLoc(), old.getType(), old.getInput(), old.getWeight(),
-        asVector(rewriter, op.getLoc(), match->vector), old.getNameAttr(),
-        old.getInputRotationAttr(), old.getPlanAttr());
+        rewriter, old.getLoc(), TypeRange{old.getType()},
+        ValueRange{old.getInput(), old.getWeight(),
+                   asVector(rewriter, op.getLoc(), match->vector)},
+        old->getAttrs());
     extend(rewriter, op->getResult(0), old, linear);
     return success();
   }
@@ -1125,7 +1127,8 @@ struct RaiseConv : RaisePattern<linalg::Conv2DNchwFchwOp> {
         rewriter, op.getLoc(), op->getResult(0).getType(), match->input,
         op.getInputs()[1], match->bias, values(op.getStrides()), match->padding,
         values(op.getDilations()), /*name=*/nullptr,
-        /*input_rotation=*/nullptr, /*plan=*/nullptr);
+        /*input_rotation=*/nullptr, /*plan=*/nullptr,
+        /*activation_scales=*/nullptr);
     if (!match->padKeptBecause.empty())
       remark::analysis(op.getLoc(), remarkOpts("PadKept"))
           << "conv2d raised with its input tensor.pad kept outside: " +

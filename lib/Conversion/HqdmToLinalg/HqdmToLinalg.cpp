@@ -414,7 +414,8 @@ struct StepSelectLowering : OpConversionPattern<StepSelectOp> {
     SmallVector<OpFoldResult> strides(tableType.getRank(),
                                       rewriter.getIndexAttr(1));
     rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
-        op, op.getResult().getType(), table, offsets, sizes, strides);
+        op, cast<RankedTensorType>(op.getResult().getType()), table, offsets,
+        sizes, strides);
     return success();
   }
 };

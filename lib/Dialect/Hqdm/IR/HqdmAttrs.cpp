@@ -97,3 +97,39 @@ LayerPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << block;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// ScaleTableAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+ScaleTableAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       DenseF64ArrayAttr steps, DenseI64ArrayAttr groupStarts,
+                       DenseF32ArrayAttr scales, DenseI64ArrayAttr zeroPoints) {
+  if (!steps || !groupStarts || !scales || !zeroPoints)
+    return emitError() << "a scale table needs steps, group_starts, scales "
+                          "and zero_points";
+  int64_t numSteps = steps.size();
+  if (numSteps == 0)
+    return emitError() << "a scale table needs at least one step";
+  ArrayRef<int64_t> starts = groupStarts.asArrayRef();
+  if (starts.empty() || starts.front() != 0)
+    return emitError() << "group_starts must begin with step 0";
+  for (size_t i = 1; i < starts.size(); ++i)
+    if (starts[i] <= starts[i - 1] || starts[i] >= numSteps)
+      return emitError() << "group_starts must increase strictly below the "
+                         << numSteps << " steps, but entry " << i << " is "
+                         << starts[i];
+  if (scales.size() != groupStarts.size())
+    return emitError() << scales.size() << " scales for "
+                       << groupStarts.size() << " groups";
+  for (float s : scales.asArrayRef())
+    if (!(s >= 0.0f) || !std::isfinite(s))
+      return emitError() << "scales must be finite and non-negative, got "
+                         << s;
+  if (!zeroPoints.empty() && zeroPoints.size() != groupStarts.size())
+    return emitError() << zeroPoints.size() << " zero points for "
+                       << groupStarts.size()
+                       << " groups (give none for a symmetric quantizer)";
+  return success();
+}

@@ -161,10 +161,14 @@ LogicalResult TokenScaleOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult StepSelectOp::verify() {
-  RankedTensorType table = getTable().getType();
+  auto table = cast<RankedTensorType>(getTable().getType());
+  if (table.getElementType() !=
+      cast<RankedTensorType>(getResult().getType()).getElementType())
+    return emitOpError() << "result must have the table's element type";
   if (table.getRank() < 1)
     return emitOpError() << "table must have rank >= 1 (steps first)";
-  if (failed(expectShape(*this, "result", getResult().getType(),
+  if (failed(expectShape(*this, "result",
+                         cast<RankedTensorType>(getResult().getType()),
                          table.getShape().drop_front(),
                          "the table shape without its step dimension")))
     return failure();
@@ -450,6 +454,16 @@ LogicalResult LinearOp::verify() {
       failed(verifyVector(*this, "bias", getBias(), weight.getDimSize(0))) ||
       failed(verifyInputRotation(*this, getInputRotationAttr(), k)))
     return failure();
+  if (ElementsAttr shift = getInputShiftAttr()) {
+    auto type = cast<ShapedType>(shift.getType());
+    if (type.getRank() != 1 || type.getDimSize(0) != k)
+      return emitOpError() << "input_shift must be a vector of the " << k
+                           << " input features, got "
+                           << formatShape(type.getShape());
+    if (getInputRotationAttr())
+      return emitOpError()
+             << "input_shift and input_rotation cannot be combined";
+  }
   return verifyLinearResult(*this, input, weight, getResult().getType());
 }
 
@@ -527,3 +541,92 @@ LogicalResult ModulateOp::verify() {
 
 #define GET_OP_CLASSES
 #include "hqdm/Dialect/Hqdm/IR/HqdmOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// StepIndexOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult StepIndexOp::verify() {
+  if (getSteps().empty())
+    return emitOpError() << "needs at least one step";
+  for (double step : getSteps())
+    if (!std::isfinite(step))
+      return emitOpError() << "steps must be finite, got " << step;
+  if (auto tensor = dyn_cast<RankedTensorType>(getTimestep().getType())) {
+    if (tensor.getRank() > 1)
+      return emitOpError() << "timestep must be a scalar or a tensor of rank "
+                              "0 or 1, got rank "
+                           << tensor.getRank();
+    if (tensor.getRank() == 1 && tensor.getDimSize(0) == 0)
+      return emitOpError() << "timestep tensor is empty";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ObserveOp
+//===----------------------------------------------------------------------===//
+
+/// `axis` of a value of `rank`, counted from the front, or -1 when out of
+/// range.
+static int64_t normalizeAxis(int64_t axis, int64_t rank) {
+  int64_t normalized = axis < 0 ? axis + rank : axis;
+  return normalized >= 0 && normalized < rank ? normalized : -1;
+}
+
+int64_t ObserveOp::getNormalizedAxis() {
+  return normalizeAxis(getAxis(), getInput().getType().getRank());
+}
+
+LogicalResult ObserveOp::verify() {
+  RankedTensorType input = getInput().getType();
+  int64_t axis = getNormalizedAxis();
+  if (axis < 0)
+    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
+                         << input.getRank();
+  int64_t channels = input.getDimSize(axis);
+  if (failed(expectShape(*this, "channel_min", getChannelMin().getType(),
+                         {channels}, "one entry per channel")) ||
+      failed(expectShape(*this, "channel_max", getChannelMax().getType(),
+                         {channels}, "one entry per channel")))
+    return failure();
+  bool wantsHistogram = getBins() || getLow() || getHigh();
+  if (wantsHistogram != bool(getHistogram()))
+    return emitOpError() << "a histogram result needs bins, low and high, and "
+                            "they need a histogram result";
+  if (!wantsHistogram)
+    return success();
+  if (!getBins() || !getLow() || !getHigh())
+    return emitOpError() << "a histogram needs all of bins, low and high";
+  double low = getLow()->convertToDouble(), high = getHigh()->convertToDouble();
+  if (!std::isfinite(low) || !std::isfinite(high) || !(low < high))
+    return emitOpError() << "histogram range [" << low << ", " << high
+                         << ") must be finite and non-empty";
+  return expectShape(*this, "histogram",
+                     cast<RankedTensorType>(getHistogram().getType()),
+                     {int64_t(*getBins())}, "one entry per bin");
+}
+
+//===----------------------------------------------------------------------===//
+// ChannelShiftOp
+//===----------------------------------------------------------------------===//
+
+int64_t ChannelShiftOp::getNormalizedAxis() {
+  return normalizeAxis(getAxis(), getInput().getType().getRank());
+}
+
+LogicalResult ChannelShiftOp::verify() {
+  RankedTensorType input = getInput().getType();
+  int64_t axis = getNormalizedAxis();
+  if (axis < 0)
+    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
+                         << input.getRank();
+  if (getResult().getType() != input)
+    return emitOpError() << "result must have the input's type";
+  int64_t channels = input.getDimSize(axis);
+  return failure(
+      failed(expectShape(*this, "shift", getShift().getType(), {channels},
+                         "one entry per channel")) ||
+      failed(expectShape(*this, "divisor", getDivisor().getType(), {channels},
+                         "one entry per channel")));
+}

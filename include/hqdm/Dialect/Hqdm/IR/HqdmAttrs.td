@@ -177,4 +177,46 @@ def Hqdm_LayerPlanAttr : Hqdm_Attr<"LayerPlan", "plan"> {
   let genVerifyDecl = 1;
 }
 
+def Hqdm_ScaleTableAttr : Hqdm_Attr<"ScaleTable", "scale_table"> {
+  let summary = "Calibrated activation scales, one per sampler-step group";
+  let description = [{
+    The activation quantizer of one layer, chosen from calibration data by
+    `hqdm-time-aware-scales` and read by `hqdm-quantize-layers`:
+
+    * `steps`: the sampler's timestep values the calibration saw, in sampler
+      order (step index `i` is the step whose timestep input is `steps[i]`);
+      a timestep between them selects the nearest one;
+    * `group_starts`: the first step index of each group (starting at 0,
+      strictly increasing); group `g` serves steps `group_starts[g]` up to
+      the next start;
+    * `scales`: one scale per group;
+    * `zero_points`: one zero point per group for an asymmetric quantizer,
+      empty for a symmetric one.
+
+    One group is a single static scale; one group per step is a per-step
+    table.
+
+    Example:
+
+    ```mlir
+    #hqdm.scale_table<steps = [999.0, 666.0, 333.0, 0.0],
+                      group_starts = [0, 2], scales = [0.05, 0.02],
+                      zero_points = []>
+    ```
+  }];
+  let parameters = (ins
+    "DenseF64ArrayAttr":$steps,
+    "DenseI64ArrayAttr":$group_starts,
+    "DenseF32ArrayAttr":$scales,
+    "DenseI64ArrayAttr":$zero_points
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The number of groups (entries of the table).
+    int64_t getNumGroups() const { return getScales().size(); }
+    bool isSymmetric() const { return getZeroPoints().empty(); }
+  }];
+}
+
 #endif // HQDM_DIALECT_HQDM_IR_HQDMATTRS_TD

@@ -160,7 +160,8 @@ def Hqdm_StepSelectOp : Hqdm_Op<"step_select", [Pure]> {
     `table` holds one entry per sampler step along its first dimension (or one
     per step group); the result is the entry of `step` with that dimension
     dropped, e.g. a rank-0 scale from a `tensor<Txf32>` table. Steps outside
-    the table are clamped to its first or last entry.
+    the table are clamped to its first or last entry. Tables of `i32` zero
+    points are selected the same way.
 
     With `group_starts`, entry `g` serves the contiguous steps from
     `group_starts[g]` up to (excluding) `group_starts[g + 1]`; the starts begin
@@ -174,15 +175,125 @@ def Hqdm_StepSelectOp : Hqdm_Op<"step_select", [Pure]> {
         : tensor<3xf32>, i64 -> tensor<f32>
     ```
   }];
-  let arguments = (ins Hqdm_ScaleTensor:$table,
+  let arguments = (ins AnyTypeOf<[Hqdm_ScaleTensor, Hqdm_ZeroPointTensor]>:$table,
                        AnyTypeOf<[Index, AnySignlessInteger]>:$step,
                        OptionalAttr<DenseI64ArrayAttr>:$group_starts);
-  let results = (outs Hqdm_ScaleTensor:$result);
+  let results = (outs AnyTypeOf<[Hqdm_ScaleTensor, Hqdm_ZeroPointTensor]>:$result);
   let assemblyFormat = [{
     $table `[` $step `]` (`group_starts` $group_starts^)? attr-dict
     `:` type($table) `,` type($step) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def Hqdm_StepIndexOp : Hqdm_Op<"step_index", [Pure]> {
+  let summary = "Maps the model's timestep input to a sampler step index";
+  let description = [{
+    Reads the first element of `timestep` (a scalar, or a tensor of rank 0 or
+    1 such as DiT's per-sample `t`; every sample of a batch is assumed to be
+    at the same step, as in classifier-free guidance) and returns the index
+    of the entry of `steps` nearest to it (the first one on a tie). `steps`
+    lists the timestep values of the sampler's steps, as calibration saw
+    them; the index selects from `hqdm.step_select` tables.
+
+    Example:
+
+    ```mlir
+    %i = hqdm.step_index %t steps [999.0, 749.0, 499.0, 249.0]
+        : tensor<2xi64>
+    %s = hqdm.step_select %table[%i] : tensor<4xf32>, index -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins
+    AnyTypeOf<[RankedTensorOf<[AnyFloat, AnySignlessInteger]>, AnyFloat,
+               AnySignlessInteger]>:$timestep,
+    DenseF64ArrayAttr:$steps);
+  let results = (outs Index:$result);
+  let assemblyFormat = [{
+    $timestep `steps` $steps attr-dict `:` type($timestep)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def Hqdm_ObserveOp : Hqdm_Op<"observe", [Pure]> {
+  let summary = "Statistics of an activation-quantizer input, for calibration";
+  let description = [{
+    Computes, over every element of `input`:
+
+    * `channel_min`, `channel_max`: the minimum and maximum of each channel
+      along `axis` (default: the last one), a `tensor<Cxf32>` each;
+    * `histogram` (when `bins`, `low` and `high` are given): the number of
+      elements in each of `bins` equal bins over `[low, high)`; bin
+      `clamp(floor((x - low) * bins / (high - low)), 0, bins - 1)`, so values
+      outside the range count in the first or last bin.
+
+    `name` names the quantizer (its layer) in the calibration file.
+    `hqdm-quantize{instrument=...}` inserts these ops on the inputs of the
+    quantizers that need calibrated scales and returns their results from a
+    copy of the model function, which the calibration driver runs over the
+    calibration set.
+
+    Example:
+
+    ```mlir
+    %lo, %hi, %h = hqdm.observe %x {name = "fc2", bins = 2048 : i64,
+                                    low = -0.5 : f64, high = 4.0 : f64}
+        : tensor<2x16x256xf32> -> tensor<256xf32>, tensor<256xf32>, tensor<2048xi32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    StrAttr:$name,
+    DefaultValuedAttr<I64Attr, "-1">:$axis,
+    OptionalAttr<ConfinedAttr<I64Attr, [IntMinValue<1>]>>:$bins,
+    OptionalAttr<F64Attr>:$low,
+    OptionalAttr<F64Attr>:$high);
+  let results = (outs
+    RankedTensorOf<[F32]>:$channel_min,
+    RankedTensorOf<[F32]>:$channel_max,
+    Optional<RankedTensorOf<[I32]>>:$histogram);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// `axis` counted from the front.
+    int64_t getNormalizedAxis();
+  }];
+}
+
+def Hqdm_ChannelShiftOp : Hqdm_Op<"channel_shift", [Pure]> {
+  let summary = "Re-centers and divides each channel (TaQ-DiT's post-GELU transform)";
+  let description = [{
+    Computes `y = (x - shift[c]) / divisor[c]` in `f32` for every element of
+    channel `c` along `axis` (default: the last one). `hqdm-taq-post-gelu`
+    puts it in front of the layer reading a GELU output: `shift` centers each
+    channel's calibrated range, `divisor` holds the integer migration factors
+    (1 for ordinary channels) whose product the layer's weight absorbs.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.channel_shift %x, %c, %m
+        : (tensor<2x16x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
+    ```
+  }];
+  let arguments = (ins
+    Hqdm_FloatTensor:$input,
+    Hqdm_ScaleTensor:$shift,
+    Hqdm_ScaleTensor:$divisor,
+    DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Hqdm_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $shift `,` $divisor attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// `axis` counted from the front.
+    int64_t getNormalizedAxis();
+  }];
 }
 
 //===----------------------------------------------------------------------===//
@@ -346,9 +457,14 @@ def Hqdm_LinearOp : Hqdm_Op<"linear", [Pure]> {
     linear(x * R, W) {input_rotation = R}  ==  linear(x, W)
     ```
 
+    With `input_shift` (a `[K]` vector s, set by `hqdm-taq-post-gelu`, never
+    together with `input_rotation`) the input arrives shifted and the layer
+    adds the shift back: `y = (x + s) * W^T + b`.
+
     `name` identifies the layer to configuration files, remarks and
     calibration data; `hqdm-raise` sets it. `plan` is set by `hqdm-plan` and
-    says how the layer is to be quantized.
+    says how the layer is to be quantized; `activation_scales`, set by
+    `hqdm-time-aware-scales`, holds its calibrated activation scales.
 
     Example:
 
@@ -364,7 +480,9 @@ def Hqdm_LinearOp : Hqdm_Op<"linear", [Pure]> {
     Optional<Hqdm_FloatTensor>:$bias,
     OptionalAttr<StrAttr>:$name,
     OptionalAttr<Hqdm_HadamardSpecAttr>:$input_rotation,
-    OptionalAttr<Hqdm_LayerPlanAttr>:$plan
+    OptionalAttr<FloatElementsAttr<32>>:$input_shift,
+    OptionalAttr<Hqdm_LayerPlanAttr>:$plan,
+    OptionalAttr<Hqdm_ScaleTableAttr>:$activation_scales
   );
   let results = (outs Hqdm_FloatTensor:$result);
   let assemblyFormat = [{
@@ -383,7 +501,7 @@ def Hqdm_Conv2DOp : Hqdm_Op<"conv2d", [Pure]> {
     `input_rotation`, every pixel's channel vector arrives multiplied by the
     block Hadamard R along C, and the layer reads every kernel tap of its
     weight in that basis (`W[f, :, kh, kw] * R`), so the result is unchanged.
-    `name` and `plan` are as for `hqdm.linear`.
+    `name`, `plan` and `activation_scales` are as for `hqdm.linear`.
 
     Example:
 
@@ -403,7 +521,8 @@ def Hqdm_Conv2DOp : Hqdm_Op<"conv2d", [Pure]> {
     DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilations,
     OptionalAttr<StrAttr>:$name,
     OptionalAttr<Hqdm_HadamardSpecAttr>:$input_rotation,
-    OptionalAttr<Hqdm_LayerPlanAttr>:$plan
+    OptionalAttr<Hqdm_LayerPlanAttr>:$plan,
+    OptionalAttr<Hqdm_ScaleTableAttr>:$activation_scales
   );
   let results = (outs Hqdm_FloatTensor:$result);
   let assemblyFormat = [{
