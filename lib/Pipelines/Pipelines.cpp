@@ -85,6 +85,7 @@ void hqdm::buildQuantizePipeline(OpPassManager &pm,
   plan.block = options.block;
   plan.weightSymmetric = options.weightSymmetric;
   plan.activation = options.activation;
+  plan.activationSymmetric = options.activationSymmetric;
   plan.config = options.config;
   pm.addPass(createPlanPass(plan));
   pm.addPass(createInsertHadamardPass());
@@ -93,6 +94,32 @@ void hqdm::buildQuantizePipeline(OpPassManager &pm,
   FoldRotationsPassOptions fold;
   fold.producer = options.fold;
   pm.addPass(createFoldRotationsPass(fold));
+
+  // Calibration: the post-GELU transform needs the first stage's ranges, so
+  // the first stage observes without it.
+  bool firstStage = options.instrument == "ranges";
+  if (options.taq && !firstStage) {
+    TaqPostGeluPassOptions taq;
+    taq.calibration = options.calibration;
+    pm.addPass(createTaqPostGeluPass(taq));
+  }
+  if (options.instrument != "none") {
+    InstrumentPassOptions instrument;
+    instrument.stage = options.instrument;
+    instrument.calibration = options.calibration;
+    instrument.bins = options.bins;
+    instrument.manifest = options.manifest;
+    instrument.timestepArg = options.timestepArg;
+    pm.addPass(createInstrumentPass(instrument));
+    return;
+  }
+  TimeAwareScalesPassOptions scales;
+  scales.calibration = options.calibration;
+  scales.layers = options.timeAware;
+  scales.groups = options.groups;
+  scales.timestepArg = options.timestepArg;
+  pm.addPass(createTimeAwareScalesPass(scales));
+
   QuantizeLayersPassOptions quantize;
   quantize.form = options.form;
   pm.addPass(createQuantizeLayersPass(quantize));

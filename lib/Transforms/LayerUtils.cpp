@@ -120,3 +120,17 @@ DenseElementsAttr mlir::hqdm::makeIntConstant(ArrayRef<int64_t> shape,
     data.push_back(APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true));
   return DenseElementsAttr::get(type, data);
 }
+
+bool mlir::hqdm::isPostGelu(Value value) {
+  while (Operation *op = value.getDefiningOp()) {
+    if (isa<GeluOp>(op))
+      return true;
+    if (auto shift = dyn_cast<ChannelShiftOp>(op))
+      value = shift.getInput();
+    else if (auto rotation = dyn_cast<HadamardOp>(op))
+      value = rotation.getInput();
+    else
+      return false;
+  }
+  return false;
+}

@@ -50,6 +50,10 @@ private:
   Operation *op = nullptr;
 };
 
+/// Whether `value` is a GELU output, possibly after the post-GELU transform
+/// (hqdm.channel_shift) and a rotation.
+bool isPostGelu(Value value);
+
 /// The values of a constant float tensor (dense or dense_resource with data),
 /// row major, as doubles. Fails with `why` set when the value is not such a
 /// constant (a function argument, an elided resource, ...).

@@ -36,6 +36,7 @@ struct Settings {
   Granularity weightGranularity = Granularity::PerChannel;
   Granularity activationGranularity = Granularity::PerToken;
   ScaleSource activationScales = ScaleSource::Dynamic;
+  bool activationSymmetric = true;
   HadamardMode hadamard = HadamardMode::Single;
   int64_t block = 32;
   bool keepFloat = false;
@@ -154,6 +155,13 @@ LogicalResult applyKeys(const llvm::json::Object &object, StringRef where,
       }
       continue;
     }
+    if (k == "activation_symmetric") {
+      std::optional<bool> symmetric = value.getAsBoolean();
+      if (!symmetric)
+        return fail("'activation_symmetric' must be true or false");
+      settings.activationSymmetric = *symmetric;
+      continue;
+    }
     if (k == "block") {
       std::optional<int64_t> block = value.getAsInteger();
       std::string why;
@@ -190,7 +198,8 @@ LogicalResult applyKeys(const llvm::json::Object &object, StringRef where,
       continue;
     }
     return fail("unknown key '" + k +
-                "' (known: scheme, hadamard, block, activation, weight" +
+                "' (known: scheme, hadamard, block, activation, "
+                "activation_symmetric, weight" +
                 (isRule ? ", keep, match" : ", layers") + ", comment)");
   }
   return success();
@@ -275,6 +284,7 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
       return signalPassFailure();
     }
     defaults.weightSymmetric = weightSymmetric;
+    defaults.activationSymmetric = activationSymmetric;
     std::vector<Rule> rules;
     if (!config.empty() && failed(readConfig(config, defaults, rules, error))) {
       emitError(module.getLoc()) << "hqdm-plan: " << error;
@@ -338,7 +348,7 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
                                        settings.weightSymmetric,
                                        settings.weightGranularity, 0);
     auto activationScheme = QuantSchemeAttr::get(
-        ctx, settings.activationBits, /*symmetric=*/true,
+        ctx, settings.activationBits, settings.activationSymmetric,
         activationGranularity, 0);
     auto plan = LayerPlanAttr::get(ctx, weight, activationScheme,
                                    settings.activationScales,

@@ -25,6 +25,7 @@
 #include "hqdm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Threading.h"
 
@@ -195,23 +196,116 @@ struct QuantizeLayersPass
         return signalPassFailure();
   }
 
-  /// The activation scale of `input`, computed at run time.
-  FailureOr<Value> activationScale(OpBuilder &builder, FloatLayer layer,
-                                   Value input, LayerPlanAttr plan) {
+  /// The scale (and zero point) of the activation quantizer of `layer`.
+  struct ActivationQuantizer {
+    Value scale, zeroPoint;
+    /// "dynamic", "static" or "per-step (G groups)", for remarks.
+    std::string source;
+  };
+
+  /// The timestep argument of the function holding `op`, or null.
+  static Value timestepArgument(Operation *op) {
+    auto function = op->getParentOfType<func::FuncOp>();
+    if (!function)
+      return {};
+    for (unsigned i = 0; i < function.getNumArguments(); ++i)
+      if (function.getArgAttr(i, "hqdm.timestep"))
+        return function.getArgument(i);
+    return {};
+  }
+
+  /// Calibrated scales: a constant, or a table selected by the step.
+  FailureOr<ActivationQuantizer> calibratedQuantizer(OpBuilder &builder,
+                                                     FloatLayer layer,
+                                                     ScaleTableAttr table,
+                                                     QuantSchemeAttr scheme) {
+    Operation *op = layer.getOperation();
+    Location loc = op->getLoc();
+    if (scheme.getGranularity() != Granularity::PerTensor)
+      return op->emitError() << "layer '" << layer.getName()
+                             << "': calibrated activation scales are per "
+                                "tensor";
+    if (scheme.getSymmetric() != table.isSymmetric())
+      return op->emitError() << "layer '" << layer.getName()
+                             << "': its scale table and its plan disagree on "
+                                "the zero point";
+    int64_t groups = table.getNumGroups();
+    ActivationQuantizer result;
+    Type f32 = builder.getF32Type(), i32 = builder.getI32Type();
+    if (groups == 1) {
+      result.scale = arith::ConstantOp::create(
+          builder, loc,
+          DenseElementsAttr::get(RankedTensorType::get({}, f32),
+                                 table.getScales()[0]));
+      if (!table.isSymmetric())
+        result.zeroPoint = arith::ConstantOp::create(
+            builder, loc,
+            DenseElementsAttr::get(RankedTensorType::get({}, i32),
+                                   int32_t(table.getZeroPoints()[0])));
+      result.source = "static";
+      return result;
+    }
+    Value timestep = timestepArgument(op);
+    if (!timestep)
+      return op->emitError()
+             << "layer '" << layer.getName() << "' has per-step activation "
+             << "scales but its function has no argument marked hqdm.timestep";
+    Value step = StepIndexOp::create(builder, loc, timestep, table.getSteps());
+    // One entry per step needs no group boundaries.
+    DenseI64ArrayAttr starts = table.getGroupStarts();
+    if (groups == int64_t(table.getSteps().size()))
+      starts = nullptr;
+    auto select = [&](Attribute values, Type element) -> Value {
+      Value constant = arith::ConstantOp::create(
+          builder, loc, cast<TypedAttr>(values));
+      return StepSelectOp::create(builder, loc,
+                                  RankedTensorType::get({}, element), constant,
+                                  step, starts);
+    };
+    result.scale = select(
+        DenseElementsAttr::get(RankedTensorType::get({groups}, f32),
+                               table.getScales().asArrayRef()),
+        f32);
+    if (!table.isSymmetric()) {
+      SmallVector<int32_t> zeros;
+      for (int64_t z : table.getZeroPoints().asArrayRef())
+        zeros.push_back(int32_t(z));
+      result.zeroPoint = select(
+          DenseElementsAttr::get(RankedTensorType::get({groups}, i32),
+                                 ArrayRef<int32_t>(zeros)),
+          i32);
+    }
+    result.source = concat("per-step (", groups, " groups)");
+    return result;
+  }
+
+  /// The activation quantizer of `input`: calibrated, or computed at run
+  /// time.
+  FailureOr<ActivationQuantizer> activationQuantizer(OpBuilder &builder,
+                                                     FloatLayer layer,
+                                                     Value input,
+                                                     LayerPlanAttr plan) {
     Operation *op = layer.getOperation();
     QuantSchemeAttr scheme = plan.getActivation();
+    if (auto table = op->getAttrOfType<ScaleTableAttr>("activation_scales"))
+      return calibratedQuantizer(builder, layer, table, scheme);
     if (plan.getScales() != ScaleSource::Dynamic)
       return op->emitError()
              << "layer '" << layer.getName() << "': "
              << stringifyScaleSource(plan.getScales())
              << " activation scales need calibration statistics, which this "
-                "pipeline was not given; use dynamic scales (activation="
+                "pipeline was not given; pass calibration=<file> (see "
+                "docs/Calibration.md) or use dynamic scales (activation="
                 "per-token or per-tensor)";
     if (!scheme.getSymmetric())
       return op->emitError() << "layer '" << layer.getName()
-                             << "': dynamic activation scales are symmetric";
+                             << "': dynamic activation scales are symmetric; "
+                                "asymmetric activations need calibrated "
+                                "scales";
     auto inputType = cast<RankedTensorType>(input.getType());
     auto bits = builder.getI32IntegerAttr(scheme.getBits());
+    ActivationQuantizer result;
+    result.source = "dynamic";
     if (scheme.getGranularity() == Granularity::PerToken) {
       if (inputType.getRank() < 2)
         return op->emitError() << "layer '" << layer.getName()
@@ -219,12 +313,14 @@ struct QuantizeLayersPass
                                   ">= 2";
       auto type = RankedTensorType::get(inputType.getShape().drop_back(),
                                         builder.getF32Type());
-      return TokenScaleOp::create(builder, op->getLoc(), type, input, bits)
-          .getResult();
+      result.scale =
+          TokenScaleOp::create(builder, op->getLoc(), type, input, bits);
+      return result;
     }
     auto type = RankedTensorType::get({}, builder.getF32Type());
-    return TensorScaleOp::create(builder, op->getLoc(), type, input, bits)
-        .getResult();
+    result.scale =
+        TensorScaleOp::create(builder, op->getLoc(), type, input, bits);
+    return result;
   }
 
   LogicalResult quantize(FloatLayer layer) {
@@ -301,9 +397,45 @@ struct QuantizeLayersPass
     OpBuilder builder(op);
     Location loc = op->getLoc();
     Value input = layer.getInput();
-    FailureOr<Value> inputScale = activationScale(builder, layer, input, plan);
-    if (failed(inputScale))
+    FailureOr<ActivationQuantizer> inputQuantizer =
+        activationQuantizer(builder, layer, input, plan);
+    if (failed(inputQuantizer))
       return failure();
+    Value inputScale = inputQuantizer->scale;
+    Value inputZeroPoint = inputQuantizer->zeroPoint;
+
+    // TaQ-DiT: the input arrives shifted by -s; the bias adds it back
+    // through the quantized weight, b' = b + W_hat s.
+    Value bias = layer.getBias();
+    auto inputShift = op->getAttrOfType<DenseElementsAttr>("input_shift");
+    if (inputShift && form == "integer") {
+      if (mode != HadamardMode::None)
+        return op->emitError() << "layer '" << layer.getName()
+                               << "': input_shift on a rotated layer";
+      std::vector<double> shift;
+      for (float v : inputShift.getValues<float>())
+        shift.push_back(v);
+      std::vector<double> newBias(outputs, 0.0);
+      if (bias) {
+        std::string why;
+        FailureOr<std::vector<double>> old = readFloatConstant(bias, why);
+        if (failed(old))
+          return op->emitError() << "layer '" << layer.getName()
+                                 << "': its input_shift needs a constant bias "
+                                    "to fold into: "
+                                 << why;
+        newBias = *old;
+      }
+      for (int64_t o = 0; o < outputs; ++o)
+        for (int64_t k = 0; k < perOutput; ++k)
+          newBias[o] += double(float(centered[o * perOutput + k]) *
+                               q.scales[(o * perOutput + k) / rowLength]) *
+                        shift[k];
+      auto biasType = RankedTensorType::get(
+          {outputs}, cast<RankedTensorType>(input.getType()).getElementType());
+      bias = arith::ConstantOp::create(builder, op->getLoc(),
+                                       makeFloatConstant(biasType, newBias));
+    }
     auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
     auto scaleShape = perChannel ? SmallVector<int64_t>{outputs}
                                  : SmallVector<int64_t>{};
@@ -316,7 +448,7 @@ struct QuantizeLayersPass
       // x_hat = FQ(x); the layer runs on W_hat = (q - z) * s, in the basis
       // the weight was quantized in.
       Value fake = FakeQuantOp::create(builder, loc, input.getType(), input,
-                                       *inputScale, Value(), activation);
+                                       inputScale, inputZeroPoint, activation);
       std::vector<double> dequantized(centered.size());
       for (size_t i = 0; i < centered.size(); ++i)
         dequantized[i] = double(float(centered[i]) * q.scales[i / rowLength]);
@@ -326,6 +458,7 @@ struct QuantizeLayersPass
       clone->setOperand(0, fake);
       clone->setOperand(1, newWeight);
       clone->removeAttr("plan");
+      clone->removeAttr("activation_scales");
       // Double-rotated weights already live in the rotated basis.
       if (mode == HadamardMode::Double)
         clone->removeAttr("input_rotation");
@@ -339,7 +472,8 @@ struct QuantizeLayersPass
                                     .getShape(),
                                 levelType);
       Value quantized = QuantizeOp::create(builder, loc, quantizedType, input,
-                                           *inputScale, Value(), activation);
+                                           inputScale, inputZeroPoint,
+                                           activation);
 
       // Weight operand: rotated integers (single) or stored levels with the
       // zero point as an operand (asymmetric none/double).
@@ -368,15 +502,15 @@ struct QuantizeLayersPass
       auto multiplierAttr = builder.getF32FloatAttr(multiplier);
       if (auto conv = dyn_cast<Conv2DOp>(op))
         newResult = QConv2DOp::create(
-            builder, loc, resultType, quantized, weightValue, *inputScale,
-            weightScale, Value(), weightZeroPoint, layer.getBias(),
+            builder, loc, resultType, quantized, weightValue, inputScale,
+            weightScale, inputZeroPoint, weightZeroPoint, bias,
             conv.getStridesAttr(), conv.getPaddingAttr(),
             conv.getDilationsAttr(), multiplierAttr);
       else
         newResult = QLinearOp::create(builder, loc, resultType, quantized,
-                                      weightValue, *inputScale, weightScale,
-                                      Value(), weightZeroPoint,
-                                      layer.getBias(), multiplierAttr);
+                                      weightValue, inputScale, weightScale,
+                                      inputZeroPoint, weightZeroPoint, bias,
+                                      multiplierAttr);
     }
 
     ++numQuantized;
@@ -387,8 +521,11 @@ struct QuantizeLayersPass
                perChannel ? " per channel" : " per tensor", " (weight SQNR ",
                llvm::format("%.1f", toDecibels(q.signalEnergy, q.errorEnergy)),
                " dB), A", activation.getBits(), " ",
-               stringifyGranularity(activation.getGranularity()),
-               " dynamic, hadamard ", stringifyHadamardMode(mode),
+               stringifyGranularity(activation.getGranularity()), " ",
+               inputQuantizer->source,
+               activation.getSymmetric() ? "" : " asymmetric",
+               inputShift ? " (post-GELU shift folded into the bias)" : "",
+               ", hadamard ", stringifyHadamardMode(mode),
                mode == HadamardMode::None ? "" : concat(" block ", block),
                "; weight stored as ", stored, ", max |w| ", maxWeight,
                ", worst-case accumulator ", worst);

@@ -483,7 +483,8 @@ private:
                        depth);
     }
     Operation *def = value.getDefiningOp();
-    if (!def || def->getBlock() != op.getBody())
+    // linalg.index and other operand-less ops are no polynomial in the reads.
+    if (!def || def->getBlock() != op.getBody() || def->getNumOperands() == 0)
       return failure();
     auto operand = [&](unsigned i) {
       return buildScalar(def->getOperand(i), op, toLoops, depth);

@@ -52,6 +52,11 @@ struct QuantizeOptions : public PassPipelineOptions<QuantizeOptions> {
       llvm::cl::desc("Activation scales: per-token | per-tensor (dynamic), "
                      "static | per-step (calibrated)"),
       llvm::cl::init("per-token")};
+  PassOptions::Option<bool> activationSymmetric{
+      *this, "activation-symmetric",
+      llvm::cl::desc("Symmetric activation quantizers (asymmetric ones need "
+                     "calibrated scales)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> config{
       *this, "config",
       llvm::cl::desc("JSON configuration with per-layer rules"),
@@ -65,6 +70,48 @@ struct QuantizeOptions : public PassPipelineOptions<QuantizeOptions> {
       llvm::cl::desc("integer (qlinear/qconv2d) | fake-quant (float "
                      "reference)"),
       llvm::cl::init("integer")};
+  // Calibration (docs/Calibration.md).
+  PassOptions::Option<std::string> calibration{
+      *this, "calibration",
+      llvm::cl::desc("Calibration statistics (JSON) for static, per-step and "
+                     "time-aware activation scales and the post-GELU "
+                     "transform"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> timeAware{
+      *this, "time-aware",
+      llvm::cl::desc("Layers with time-aware (per-step or step-group) scales: "
+                     "post-gelu | rotated | all | none"),
+      llvm::cl::init("none")};
+  PassOptions::Option<int64_t> groups{
+      *this, "groups",
+      llvm::cl::desc("Step groups of time-aware scales (0: one scale per "
+                     "step)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<bool> taq{
+      *this, "taq",
+      llvm::cl::desc("TaQ-DiT post-GELU shift and outlier migration (needs "
+                     "calibration)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> timestepArg{
+      *this, "timestep-arg",
+      llvm::cl::desc("The model argument holding the diffusion timestep "
+                     "(default: the calibration file's, or the argument "
+                     "marked hqdm.timestep)"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<std::string> instrument{
+      *this, "instrument",
+      llvm::cl::desc("Stop before quantizing and add an observing copy of "
+                     "the model for calibration: none | ranges | histograms"),
+      llvm::cl::init("none")};
+  PassOptions::Option<std::string> manifest{
+      *this, "manifest",
+      llvm::cl::desc("With instrument: where to write the observation "
+                     "manifest"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> bins{
+      *this, "bins",
+      llvm::cl::desc("With instrument=histograms: bins per histogram"),
+      llvm::cl::init(2048)};
 };
 
 /// Float model (torch-mlir linalg or hqdm float layers) to quantized hqdm:

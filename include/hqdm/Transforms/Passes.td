@@ -138,6 +138,9 @@ def PlanPass : Pass<"hqdm-plan", "::mlir::ModuleOp"> {
     Option<"activation", "activation", "std::string", "\"per-token\"",
            "Activation scales: per-token (dynamic), per-tensor (dynamic), "
            "static (one calibrated per-tensor scale) or per-step">,
+    Option<"activationSymmetric", "activation-symmetric", "bool", "true",
+           "Symmetric activation quantizers (asymmetric ones need calibrated "
+           "scales)">,
     Option<"config", "config", "std::string", "\"\"",
            "JSON configuration file with defaults and per-layer rules">,
   ];
@@ -224,6 +227,106 @@ def QuantizeLayersPass : Pass<"hqdm-quantize-layers", "::mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numQuantized", "quantized", "Number of layers quantized">,
   ];
+}
+
+def InstrumentPass : Pass<"hqdm-instrument", "::mlir::ModuleOp"> {
+  let summary = "Observe every planned activation-quantizer input, for calibration";
+  let description = [{
+    For every function holding planned layers, adds a copy `@<name>_observe`
+    with the same arguments whose results are the function's own results
+    followed by the statistics of each planned layer's input (the value its
+    activation quantizer will see: after the Hadamard rotation and the
+    post-GELU transform), computed by `hqdm.observe`: per-channel minimum and
+    maximum (`stage=ranges`), and also a histogram over the range the first
+    stage found (`stage=histograms`, which reads that stage's file from
+    `calibration=`). `manifest=` names a JSON file describing the copy's
+    signature and its observations for the calibration driver
+    (docs/Calibration.md). The original functions are unchanged.
+  }];
+  let options = [
+    Option<"stage", "stage", "std::string", "\"ranges\"",
+           "ranges | histograms">,
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "The ranges file of the first stage (for stage=histograms)">,
+    Option<"bins", "bins", "int64_t", "2048",
+           "Histogram bins per observed layer">,
+    Option<"manifest", "manifest", "std::string", "\"\"",
+           "Where to write the JSON manifest of the observations">,
+    Option<"timestepArg", "timestep-arg", "int64_t", "-1",
+           "The argument holding the diffusion timestep (default: the one "
+           "marked hqdm.timestep; none: one step)">,
+  ];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::hqdm::HqdmDialect",
+  ];
+}
+
+def TaqPostGeluPass : Pass<"hqdm-taq-post-gelu", "::mlir::ModuleOp"> {
+  let summary = "TaQ-DiT's post-GELU shift and outlier-channel migration";
+  let description = [{
+    For every planned, unrotated `hqdm.linear` reading a GELU output (DiT's
+    fc2), reads the per-step channel ranges of its input from the
+    calibration file and:
+
+    * shifts every channel to the center of its range, averaged over the
+      steps (`c = mean_t (min_t + max_t) / 2`);
+    * finds outlier channels (half-range above `outlier-threshold` times the
+      median) and gives each an integer migration factor
+      `m = round(r_c / r_n)`, where `r_n` is the largest half-range of the
+      ordinary channels (m = 1 elsewhere);
+    * inserts `hqdm.channel_shift(x, c, m)` before the layer, scales the
+      weight's input columns by m and records `input_shift = c / m`, so the
+      layer still computes `x * W^T + b`; `hqdm-quantize-layers` folds the
+      shift into the bias through the quantized weight,
+      `b' = b + W_hat' (c / m)`.
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "Calibration statistics (docs/Calibration.md)">,
+    Option<"outlierThreshold", "outlier-threshold", "double", "4.0",
+           "A channel is an outlier when its half-range exceeds this many "
+           "times the median half-range">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::hqdm::HqdmDialect",
+  ];
+}
+
+def TimeAwareScalesPass : Pass<"hqdm-time-aware-scales", "::mlir::ModuleOp"> {
+  let summary = "Choose calibrated activation scales per step or per step group";
+  let description = [{
+    From the per-step histograms of the calibration file, chooses the
+    activation scales of the selected layers: those the `layers=` option
+    names (post-GELU inputs, rotated inputs, or all), which get time-aware
+    scales, and those whose plan asks for `static` (one scale) or `per_step`
+    scales. With `groups=0` every calibrated step gets its own scale; with
+    `groups=G` the steps are split into G contiguous groups, the boundaries
+    chosen by dynamic programming to minimize the total quantization error,
+    one scale per group. Each scale comes from a clipping search that
+    minimizes the L_p error over the group's histogram. The result is a
+    `#hqdm.scale_table` on the layer, which `hqdm-quantize-layers` turns into
+    a table selected at run time from the model's timestep input.
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "Calibration statistics (docs/Calibration.md)">,
+    Option<"layers", "layers", "std::string", "\"none\"",
+           "Layers that get time-aware scales: post-gelu | rotated | all | "
+           "none (plans with static or per_step scales are calibrated "
+           "anyway)">,
+    Option<"groups", "groups", "int64_t", "0",
+           "Step groups (0: one scale per calibrated step)">,
+    Option<"clipCandidates", "clip-candidates", "int64_t", "80",
+           "Clipping ratios tried per scale (1, 0.99, ...)">,
+    Option<"clipNorm", "clip-norm", "double", "2.4",
+           "p of the L_p error the scale search minimizes">,
+    Option<"timestepArg", "timestep-arg", "int64_t", "-1",
+           "The argument holding the diffusion timestep (default: the "
+           "calibration file's)">,
+  ];
+  let dependentDialects = ["::mlir::hqdm::HqdmDialect"];
 }
 
 #endif // HQDM_TRANSFORMS_PASSES_TD
