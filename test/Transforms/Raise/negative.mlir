@@ -479,3 +479,26 @@ func.func @attention_scores(%q: tensor<2x12x64xf32>, %k: tensor<2x64x12xf32>) ->
   %s = linalg.batch_matmul ins(%q, %k : tensor<2x12x64xf32>, tensor<2x64x12xf32>) outs(%f : tensor<2x12x12xf32>) -> tensor<2x12x12xf32>
   return %s : tensor<2x12x12xf32>
 }
+
+// -----
+
+// torch.arange as torch-mlir lowers it (DiT's timestep frequencies): a
+// generic with no input whose body reads linalg.index. No layer, and no
+// crash (the body matchers once read the operand of the operand-less
+// linalg.index).
+// CHECK-LABEL: func.func @arange
+// CHECK-NOT: hqdm.
+// CHECK: linalg.index
+func.func @arange() -> tensor<128xf32> {
+  %zero = arith.constant 0.000000e+00 : f32
+  %e = tensor.empty() : tensor<128xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} outs(%e : tensor<128xf32>) {
+  ^bb0(%out: f32):
+    %i = linalg.index 0 : index
+    %c = arith.index_cast %i : index to i64
+    %f = arith.sitofp %c : i64 to f32
+    %s = arith.addf %f, %zero : f32
+    linalg.yield %s : f32
+  } -> tensor<128xf32>
+  return %r : tensor<128xf32>
+}
