@@ -41,6 +41,15 @@ config.substitutions.append((
         os.path.join(lib, "libmlir_runner_utils.so"),
         os.path.join(lib, "libmlir_c_runner_utils.so"))))
 
+# The Python package (python/hqdm): importable in every RUN line, and told
+# where the tools of this build are (hqdm-opt, the LLVM tools, the C compiler).
+hqdm_python = os.path.join(config.hqdm_src_root, "python")
+config.substitutions.append(("%hqdm_python", hqdm_python))
+config.environment["PYTHONPATH"] = hqdm_python
+config.environment["HQDM_OPT"] = os.path.join(config.hqdm_tools_dir, "hqdm-opt")
+config.environment["HQDM_LLVM_BIN"] = config.llvm_tools_dir
+config.environment["CC"] = config.host_cc
+
 tools = [
     ToolSubst("hqdm-opt", unresolved="fatal"),
     ToolSubst("hqdm-hadamard", unresolved="fatal"),

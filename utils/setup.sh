@@ -2,7 +2,8 @@
 #===- utils/setup.sh - Install what hqdm needs to build and test ---------===#
 #
 # Installs the Debian packages (LLVM/MLIR 22, lld, Ninja, ccache, GoogleTest)
-# and creates the Python virtual environment (.venv, numpy) that the tests use.
+# and creates the Python virtual environment (.venv: numpy, safetensors) that
+# the tests use.
 # Idempotent: when everything is present it only checks and returns in about a
 # second. Run as root or with sudo available.
 #
@@ -32,11 +33,17 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The Python environment: numpy for the independent numerical references.
+# The Python environment: numpy for the independent numerical references,
+# safetensors for calibration data (python/hqdm). Installs again when a module
+# of python/requirements-test.txt is missing, e.g. one added since .venv was
+# made.
 venv="$root/.venv"
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import numpy" 2>/dev/null; then
+if [[ ! -x "$venv/bin/python" ]]; then
   echo "setup: creating the Python environment in .venv"
   /usr/bin/python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import numpy, safetensors" 2>/dev/null; then
+  echo "setup: installing python/requirements-test.txt into .venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/python/requirements-test.txt"
 fi
 echo "setup: toolchain ready (LLVM/MLIR $(/usr/lib/llvm-22/bin/llvm-config --version))"
