@@ -212,8 +212,10 @@ FailureOr<CalibrationFile> CalibrationFile::read(StringRef path,
     p.field("layers").report("missing or not an object");
     return fail();
   }
+  // json::Path refers to its parent: every level must outlive its children.
+  json::Path layersPath = p.field("layers");
   for (const auto &[name, value] : *layers) {
-    json::Path lp = p.field("layers").field(name);
+    json::Path lp = layersPath.field(name);
     const json::Object *object = value.getAsObject();
     if (!object) {
       lp.report("expected an object");

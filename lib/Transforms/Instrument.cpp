@@ -93,7 +93,7 @@ struct InstrumentPass : hqdm::impl::InstrumentPassBase<InstrumentPass> {
       }
       if (bins < 1 || bins > (1 << 20)) {
         emitError(module.getLoc())
-            << "hqdm-instrument: bins must be in [1, 2^20], got " << bins;
+            << "hqdm-instrument: bins must be in [1, 2^20], got " << int64_t(bins);
         return signalPassFailure();
       }
       std::string error;
@@ -158,7 +158,7 @@ struct InstrumentPass : hqdm::impl::InstrumentPassBase<InstrumentPass> {
     if (timestepArg >= 0) {
       if (timestepArg >= count)
         return function.emitError()
-               << "hqdm-instrument: timestep-arg " << timestepArg
+               << "hqdm-instrument: timestep-arg " << int64_t(timestepArg)
                << " is out of range: @" << function.getName() << " has "
                << count << " arguments";
       return int64_t(timestepArg);

@@ -102,7 +102,7 @@ struct TaqPostGeluPass : hqdm::impl::TaqPostGeluPassBase<TaqPostGeluPass> {
     if (!(outlierThreshold >= 1.0)) {
       emitError(module.getLoc())
           << "hqdm-taq-post-gelu: outlier-threshold must be at least 1, got "
-          << outlierThreshold;
+          << double(outlierThreshold);
       return signalPassFailure();
     }
     std::string error;

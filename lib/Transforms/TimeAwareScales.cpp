@@ -360,7 +360,7 @@ struct TimeAwareScalesPass
     if (timestepArg >= 0 && file.timestepArg >= 0 &&
         timestepArg != file.timestepArg)
       return emitError(module.getLoc())
-             << "hqdm-time-aware-scales: timestep-arg " << timestepArg
+             << "hqdm-time-aware-scales: timestep-arg " << int64_t(timestepArg)
              << " differs from the calibration file's (" << file.timestepArg
              << ")";
     for (const Job &job : jobs) {

@@ -68,9 +68,11 @@ def run_all(library, function, arrays, result_specs, progress=None):
 
 
 def evaluate(model, data, configs, function="forward", timestep_arg=None,
-             hqdm_opt=None, work_dir=None, log=None):
-    """{name: {"steps": [...], "sqnr": [...per step], "total": dB}} for every
-    (name, options) of `configs`, against the float model."""
+             hqdm_opt=None, work_dir=None, log=None, outputs=None):
+    """{name: {"steps": [...], "sqnr": [...per step], "mean": dB, "total":
+    dB}} for every (name, options) of `configs`, against the float model.
+    When `outputs` is a dict, it receives every configuration's outputs
+    ([calls, ...] arrays) and the float ones under "float"."""
     args, results = signature(model, function)
     raw = read_data(data)
     arrays = []
@@ -104,9 +106,13 @@ def evaluate(model, data, configs, function="forward", timestep_arg=None,
             return run_all(lib, function, arrays, specs)[0]
 
     reference = outputs_of("float", []).astype(np.float64)
+    if outputs is not None:
+        outputs["float"] = reference
     report = {}
     for name, options in configs:
         out = outputs_of(name, ["--hqdm-quantize=" + options])
+        if outputs is not None:
+            outputs[name] = out
         per_step = [sqnr(reference[steps == s], out[steps == s]) for s in order]
         report[name] = {"steps": order, "sqnr": per_step,
                         "mean": float(np.mean(per_step)),

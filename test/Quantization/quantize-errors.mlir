@@ -14,5 +14,6 @@ func.func @overflow(%x: tensor<4x64xf32>) -> tensor<4x2xf32> {
   return %y : tensor<4x2xf32>
 }
 
-// STATIC: error: layer 'big': static activation scales need calibration statistics, which this pipeline was not given; use dynamic scales (activation=per-token or per-tensor)
+// STATIC: error: layer 'big': static activation scales need calibration statistics, which this pipeline was not given; pass calibration=<file> (see docs/Calibration.md) or use dynamic scales (activation=per-token or per-tensor)
 // FORM: error: hqdm-quantize-layers: form 'float' is not one of integer, fake-quant
+

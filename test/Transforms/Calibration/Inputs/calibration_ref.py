@@ -11,6 +11,9 @@
 #       outputs), sampled per step with a spread that grows 6x from the last
 #       step to the first, and one outlier channel in fc2.
 #
+#   break STATS KIND OUT
+#       Writes STATS with one thing broken (see BREAKS), for error tests.
+#
 #   check-scales STATS IR --layer NAME --bits N [--asymmetric] [--groups G]
 #       IR is hqdm-opt's output after hqdm-time-aware-scales. Reads the
 #       layer's #hqdm.scale_table and checks it against an exhaustive
@@ -250,6 +253,32 @@ def check_taq(args):
     print(f"{args.layer}: OK")
 
 
+BREAKS = {
+    # Each takes the parsed file and breaks one thing.
+    "no-steps": lambda d: d.update(steps=[], samples=[]),
+    "short-channel": lambda d: d["layers"]["fc2"]["channel_max"].__setitem__(
+        3, d["layers"]["fc2"]["channel_max"][3][:5]),
+    "renamed": lambda d: d["layers"].__setitem__("fcX", d["layers"].pop("fc2")),
+    "no-min": lambda d: d["layers"]["fc1"].pop("min"),
+    "nan": lambda d: d["layers"]["fc1"]["max"].__setitem__(2, "nan"),
+    "wide": lambda d: d["layers"]["fc2"].update(
+        channels=32,
+        channel_min=[r * 2 for r in d["layers"]["fc2"]["channel_min"]],
+        channel_max=[r * 2 for r in d["layers"]["fc2"]["channel_max"]]),
+    "bad-bins": lambda d: d["layers"]["fc2"]["histogram"].update(bins=0),
+    "no-timestep": lambda d: d.update(timestep_arg=None),
+    "other-function": lambda d: d.update(function="model"),
+    "version": lambda d: d.update(version=2),
+}
+
+
+def break_file(args):
+    d = json.load(open(args.stats))
+    BREAKS[args.kind](d)
+    with open(args.out, "w") as f:
+        json.dump(d, f)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -271,8 +300,12 @@ def main():
     a.add_argument("ir")
     a.add_argument("--layer", required=True)
     a.add_argument("--threshold", type=float, default=4.0)
+    a = sub.add_parser("break")
+    a.add_argument("stats")
+    a.add_argument("kind", choices=sorted(BREAKS))
+    a.add_argument("out")
     args = ap.parse_args()
-    {"make": make, "check-scales": check_scales, "check-taq": check_taq}[args.cmd](args)
+    {"break": break_file, "make": make, "check-scales": check_scales, "check-taq": check_taq}[args.cmd](args)
 
 
 if __name__ == "__main__":
