@@ -68,5 +68,13 @@ if config.ptxas:
 if config.sanitizers:
     config.available_features.add("asan")
     # Any report (errors, leaks, UBSan findings) fails the test.
-    config.environment["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
+    # allow_user_poisoning=0: hqdm's instrumented code and the uninstrumented
+    # libMLIR.so share the context's llvm::BumpPtrAllocator slabs. A slab that
+    # hqdm's inlined allocator starts is poisoned whole, and libMLIR's own
+    # (unannotated) allocations from it are then reported as use-after-poison
+    # by the memmove interceptor: a false positive that depends only on where
+    # slab boundaries fall (hadamard.test, quantize.test and float-layers.test
+    # hit it at 845151f).
+    config.environment["ASAN_OPTIONS"] = (
+        "detect_leaks=1:abort_on_error=1:allow_user_poisoning=0")
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"

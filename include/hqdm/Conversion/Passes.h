@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
@@ -24,7 +25,8 @@ namespace hqdm {
 #define GEN_PASS_DECL
 #include "hqdm/Conversion/Passes.h.inc"
 
-/// Adds the patterns that lower every hqdm op to linalg/tensor/arith/math.
+/// Adds the patterns that lower every hqdm op to linalg/tensor/arith/math
+/// (and scf for the loops of hqdm.observe and hqdm.step_index).
 void populateHqdmToLinalgPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION

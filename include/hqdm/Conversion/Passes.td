@@ -10,7 +10,7 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertHqdmToLinalgPass : Pass<"convert-hqdm-to-linalg"> {
-  let summary = "Lower hqdm ops to linalg, tensor, arith and math on tensors";
+  let summary = "Lower hqdm ops to linalg, tensor, arith, math and scf on tensors";
   let description = [{
     The CPU reference semantics of every hqdm op, written as linalg-on-tensors
     so that the rest of MLIR's CPU pipeline can bufferize and compile it. It is
@@ -37,7 +37,26 @@ def ConvertHqdmToLinalgPass : Pass<"convert-hqdm-to-linalg"> {
       `hqdm.group_norm` (on `[N, G, C/G, ...]`) reduce twice, for the mean
       and then the biased variance; `hqdm.softmax` subtracts the maximum
       along its axis before `exp`; `hqdm.tensor_scale` and
-      `hqdm.token_scale` are an absmax reduction and one division.
+      `hqdm.token_scale` are an absmax reduction and one division;
+    * `hqdm.linear`'s `input_shift` s is added to the input in `f32` before
+      the product, `(x + s) * W^T + b`; `activation_scales` is metadata for
+      the quantization passes and has no effect here;
+    * `hqdm.channel_shift` is elementwise, `(x - shift[c]) / divisor[c]` in
+      `f32`;
+    * `hqdm.observe` computes the channel minima and maxima in one
+      `linalg.generic` reduction in `f32` (`minnumf`/`maxnumf` from +-inf, so
+      NaNs are skipped and an all-NaN channel keeps +inf/-inf), and the
+      histogram in an `scf.for` over the flattened input that extracts each
+      element and increments one bin of the histogram tensor it carries
+      (linalg cannot scatter); the bin is
+      `clamp(floor(((x - low) * bins) / (high - low)), 0, bins - 1)` in `f64`,
+      in that order, and NaN elements are not counted;
+    * `hqdm.step_index` extends the timestep's first element to `f64` and
+      keeps the step of least `|t - steps[i]|`, the first one on ties (a NaN
+      timestep selects step 0): an unrolled `cmpf`/`select` chain for up to
+      64 steps, an `scf.for` over a constant `tensor<Nxf64>` beyond;
+    * `hqdm.step_select` is a `tensor.extract_slice` of the clamped step's
+      (or group's) entry, for scale and zero-point tables alike.
 
     Example:
 
@@ -59,6 +78,7 @@ def ConvertHqdmToLinalgPass : Pass<"convert-hqdm-to-linalg"> {
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }

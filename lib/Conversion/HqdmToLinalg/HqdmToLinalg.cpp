@@ -2,10 +2,13 @@
 //
 // This file implements `convert-hqdm-to-linalg`, the CPU reference semantics
 // of the hqdm dialect. Every op becomes linalg.generic (or a named linalg op)
-// over tensors, so that upstream bufferization and lowering compile it. The
-// arithmetic follows hqdm's numerics contract step by step: the integration
-// tests compare it bit for bit (integers) or to 1e-6 (floats) with numpy, and
-// the float layers, which reduce in f32, to 1e-5 of their terms' magnitude.
+// over tensors, so that upstream bufferization and lowering compile it, except
+// where linalg cannot express the op: the histogram of hqdm.observe (a
+// scatter) and the search of a long hqdm.step_index list are scf.for loops
+// over tensors. The arithmetic follows hqdm's numerics contract step by step:
+// the integration tests compare it bit for bit (integers) or to 1e-6 (floats)
+// with numpy, and the float layers, which reduce in f32, to 1e-5 of their
+// terms' magnitude.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +20,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
@@ -416,6 +420,230 @@ struct StepSelectLowering : OpConversionPattern<StepSelectOp> {
     rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
         op, cast<RankedTensorType>(op.getResult().getType()), table, offsets,
         sizes, strides);
+    return success();
+  }
+};
+
+/// Step lists of at most this many entries are searched by an unrolled chain
+/// of compares and selects; longer ones by an scf.for over a constant tensor.
+constexpr size_t kMaxUnrolledSteps = 64;
+
+/// Reads the first element of the timestep (a scalar or a tensor of rank 0 or
+/// 1), converts it to f64 (signless integers as signed) and keeps the index
+/// of the nearest step, the first one on a tie: a candidate replaces the best
+/// so far only when strictly closer. A NaN timestep is closer to nothing and
+/// selects step 0.
+struct StepIndexLowering : OpConversionPattern<StepIndexOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(StepIndexOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type f64 = rewriter.getF64Type();
+    Value t = adaptor.getTimestep();
+    if (auto tensorType = dyn_cast<RankedTensorType>(t.getType())) {
+      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      SmallVector<Value> indices(tensorType.getRank(), zero);
+      t = tensor::ExtractOp::create(rewriter, loc, t, indices);
+    }
+    t = isa<FloatType>(t.getType())
+            ? castFloat(rewriter, loc, t, f64)
+            : Value(arith::SIToFPOp::create(rewriter, loc, f64, t));
+
+    ArrayRef<double> steps = op.getSteps();
+    auto distance = [&](OpBuilder &b, Location l, Value step) -> Value {
+      return math::AbsFOp::create(b, l, arith::SubFOp::create(b, l, t, step));
+    };
+    auto f64Const = [&](OpBuilder &b, Location l, double v) -> Value {
+      return arith::ConstantOp::create(b, l, b.getF64FloatAttr(v));
+    };
+    // One step of the search: (best, its distance) updated with candidate
+    // `index` at `d`.
+    auto keepCloser = [&](OpBuilder &b, Location l, Value index, Value d,
+                          Value best, Value bestDistance) {
+      Value closer = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, d,
+                                           bestDistance);
+      return std::make_pair(
+          Value(arith::SelectOp::create(b, l, closer, index, best)),
+          Value(arith::SelectOp::create(b, l, closer, d, bestDistance)));
+    };
+
+    Value best = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value bestDistance =
+        distance(rewriter, loc, f64Const(rewriter, loc, steps[0]));
+    if (steps.size() <= kMaxUnrolledSteps) {
+      for (size_t i = 1; i < steps.size(); ++i) {
+        Value index = arith::ConstantIndexOp::create(rewriter, loc, i);
+        Value d = distance(rewriter, loc, f64Const(rewriter, loc, steps[i]));
+        std::tie(best, bestDistance) =
+            keepCloser(rewriter, loc, index, d, best, bestDistance);
+      }
+      rewriter.replaceOp(op, best);
+      return success();
+    }
+
+    auto tableType =
+        RankedTensorType::get({static_cast<int64_t>(steps.size())}, f64);
+    Value table = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(tableType, steps));
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value end = arith::ConstantIndexOp::create(rewriter, loc, steps.size());
+    auto loop = scf::ForOp::create(
+        rewriter, loc, one, end, one, ValueRange{best, bestDistance},
+        [&](OpBuilder &b, Location l, Value i, ValueRange carried) {
+          Value step = tensor::ExtractOp::create(b, l, table, i);
+          auto [nextBest, nextDistance] =
+              keepCloser(b, l, i, distance(b, l, step), carried[0], carried[1]);
+          scf::YieldOp::create(b, l, ValueRange{nextBest, nextDistance});
+        });
+    rewriter.replaceOp(op, loop.getResult(0));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+/// The per-channel minimum and maximum of `x` along `axis`, in f32, from one
+/// linalg.generic with two outputs (one pass over `x`). minnumf/maxnumf skip
+/// NaNs: an all-NaN channel keeps its +inf/-inf initial values.
+std::pair<Value, Value> buildChannelRange(OpBuilder &b, Location loc, Value x,
+                                          unsigned axis) {
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = type.getRank();
+  Type f32 = b.getF32Type();
+  double inf = std::numeric_limits<double>::infinity();
+  SmallVector<OpFoldResult> channels = {tensor::getMixedSize(b, loc, x, axis)};
+  auto init = [&](double value) {
+    Value empty = tensor::EmptyOp::create(b, loc, channels, f32);
+    return filled(b, loc, empty, b.getF32FloatAttr(value));
+  };
+  Value inits[] = {init(inf), init(-inf)};
+  MLIRContext *ctx = b.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap channel = AffineMap::getMultiDimMapWithTargets(rank, {axis}, ctx);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::reduction);
+  iterators[axis] = utils::IteratorType::parallel;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{inits[0].getType(), inits[1].getType()}, ValueRange{x},
+      ValueRange(inits), ArrayRef<AffineMap>{identity, channel, channel},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value v = castFloat(nb, l, args[0], nb.getF32Type());
+        Value lo = arith::MinNumFOp::create(nb, l, args[1], v);
+        Value hi = arith::MaxNumFOp::create(nb, l, args[2], v);
+        linalg::YieldOp::create(nb, l, ValueRange{lo, hi});
+      });
+  return {generic.getResult(0), generic.getResult(1)};
+}
+
+/// The histogram of every element of `x` over `bins` equal bins of
+/// [low, high), an i32 tensor<bins>. linalg cannot scatter, so this is an
+/// scf.for over the flattened input carrying the histogram: each iteration
+/// extracts one element, computes its bin and inserts the bin's count plus
+/// one, which bufferizes in place (one store per element, no copy). The bin
+/// is clamp(floor(((x - low) * bins) / (high - low)), 0, bins - 1), computed
+/// in f64 in that order (deterministic, and exact for dyadic bin edges);
+/// values outside the range count in the first or last bin, +-inf included,
+/// and NaNs are not counted (they add 0 to bin 0).
+Value buildHistogram(OpBuilder &b, Location loc, Value x, int64_t bins,
+                     double low, double high) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type f64 = b.getF64Type();
+  Type i32 = b.getI32Type();
+  Value flat = x;
+  if (type.getRank() != 1) {
+    ReassociationIndices all;
+    for (int64_t d = 0, e = type.getRank(); d < e; ++d)
+      all.push_back(d);
+    flat = tensor::CollapseShapeOp::create(b, loc, x,
+                                           ArrayRef<ReassociationIndices>{all});
+  }
+  Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{bins}, i32);
+  Value zeros = filled(b, loc, empty, b.getI32IntegerAttr(0));
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value count = tensor::DimOp::create(b, loc, flat, 0);
+  auto f64Const = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v));
+  };
+  Value lowValue = f64Const(low);
+  Value binsValue = f64Const(static_cast<double>(bins));
+  Value width = f64Const(high - low);
+  Value firstBin = f64Const(0.0);
+  Value lastBin = f64Const(static_cast<double>(bins - 1));
+  Value zeroCount = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  Value oneCount = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(1));
+  auto loop = scf::ForOp::create(
+      b, loc, zero, count, one, ValueRange{zeros},
+      [&](OpBuilder &nb, Location l, Value i, ValueRange carried) {
+        Value histogram = carried[0];
+        Value element = tensor::ExtractOp::create(nb, l, flat, i);
+        Value v = castFloat(nb, l, element, f64);
+        Value position = arith::SubFOp::create(nb, l, v, lowValue);
+        position = arith::MulFOp::create(nb, l, position, binsValue);
+        position = arith::DivFOp::create(nb, l, position, width);
+        position = math::FloorOp::create(nb, l, position);
+        // maxnumf turns a NaN into bin 0, where it adds 0.
+        position = arith::MaxNumFOp::create(nb, l, position, firstBin);
+        position = arith::MinNumFOp::create(nb, l, position, lastBin);
+        Value bin = arith::IndexCastOp::create(
+            nb, l, nb.getIndexType(),
+            arith::FPToSIOp::create(nb, l, nb.getI64Type(), position));
+        Value isNumber =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::ORD, v, v);
+        Value increment =
+            arith::SelectOp::create(nb, l, isNumber, oneCount, zeroCount);
+        Value old = tensor::ExtractOp::create(nb, l, histogram, bin);
+        Value updated = arith::AddIOp::create(nb, l, old, increment);
+        Value next = tensor::InsertOp::create(nb, l, updated, histogram, bin);
+        scf::YieldOp::create(nb, l, next);
+      });
+  return loop.getResult(0);
+}
+
+struct ObserveLowering : OpConversionPattern<ObserveOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ObserveOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto [lo, hi] = buildChannelRange(rewriter, loc, x, op.getNormalizedAxis());
+    SmallVector<Value> results = {lo, hi};
+    if (op.getHistogram())
+      results.push_back(buildHistogram(rewriter, loc, x, *op.getBins(),
+                                       op.getLow()->convertToDouble(),
+                                       op.getHigh()->convertToDouble()));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// y = (x - shift[c]) / divisor[c] in f32, rounded to x's element type.
+struct ChannelShiftLowering : OpConversionPattern<ChannelShiftOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ChannelShiftOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    unsigned rank = op.getInput().getType().getRank();
+    unsigned axis = op.getNormalizedAxis();
+    Type elt = op.getResult().getType().getElementType();
+    GenericBuilder gen(rewriter, loc, rank);
+    gen.addInput(adaptor.getInput(), range(0, rank));
+    gen.addInput(adaptor.getShift(), {axis});
+    gen.addInput(adaptor.getDivisor(), {axis});
+    Value result = gen.buildParallel(
+        emptyLike(rewriter, loc, adaptor.getInput(), elt), range(0, rank),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = castFloat(b, l, args[0], b.getF32Type());
+          Value centered = arith::SubFOp::create(b, l, v, args[1]);
+          Value y = arith::DivFOp::create(b, l, centered, args[2]);
+          return castFloat(b, l, y, elt);
+        });
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -841,18 +1069,38 @@ Value addBiasAndConvert(OpBuilder &b, Location loc, Value acc, Value bias,
       });
 }
 
+/// `x` (f32 after extension) plus the constant `shift` [K] along its last
+/// dimension, an f32 tensor (an elementwise linalg.generic).
+Value addInputShift(OpBuilder &b, Location loc, Value x, ElementsAttr shift) {
+  unsigned rank = cast<RankedTensorType>(x.getType()).getRank();
+  Value s = arith::ConstantOp::create(b, loc, cast<TypedAttr>(shift));
+  GenericBuilder gen(b, loc, rank);
+  gen.addInput(x, range(0, rank));
+  gen.addInput(s, {rank - 1});
+  return gen.buildParallel(emptyLike(b, loc, x, b.getF32Type()), range(0, rank),
+                           [&](OpBuilder &nb, Location l, ValueRange args) {
+                             Value v =
+                                 castFloat(nb, l, args[0], nb.getF32Type());
+                             return arith::AddFOp::create(nb, l, v, args[1]);
+                           });
+}
+
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    Value x = adaptor.getInput();
     Value w = adaptor.getWeight();
     // W * R: the rotation acts on the weight's K axis.
     if (HadamardSpecAttr rotation = op.getInputRotationAttr())
       w = rotateWeight(rewriter, loc, w, rotation, /*axis=*/1);
+    // (x + s) in f32: the layer adds back the shift its input arrives with.
+    if (ElementsAttr shift = op.getInputShiftAttr())
+      x = addInputShift(rewriter, loc, x, shift);
     Value acc = buildLinearProduct(
-        rewriter, loc, adaptor.getInput(), w, rewriter.getF32Type(),
+        rewriter, loc, x, w, rewriter.getF32Type(),
         [](OpBuilder &b, Location l, Value xv, Value wv, Value acc) {
           Value xf = castFloat(b, l, xv, b.getF32Type());
           Value wf = castFloat(b, l, wv, b.getF32Type());
@@ -1234,7 +1482,9 @@ void mlir::hqdm::populateHqdmToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<QuantizeLowering, DequantizeLowering, FakeQuantLowering,
                TokenScaleLowering, TensorScaleLowering, StepSelectLowering,
-               HadamardLowering, QLinearLowering, QConv2DLowering>(ctx);
+               StepIndexLowering, HadamardLowering, QLinearLowering,
+               QConv2DLowering>(ctx);
+  patterns.add<ObserveLowering, ChannelShiftLowering>(ctx);
   patterns.add<LinearLowering, Conv2DLowering, GeluLowering, SiluLowering,
                LayerNormLowering, GroupNormLowering, SoftmaxLowering,
                ModulateLowering>(ctx);

@@ -60,6 +60,33 @@ func.func @linear_rotation(%x: tensor<2x8x64xf32>, %w: tensor<16x64xf32>)
 
 // -----
 
+// input_shift: (x + s) in f32 (s a constant [K]) before the product;
+// activation_scales is metadata and changes nothing.
+
+// CHECK-DAG: #[[XS:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[K:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func @linear_input_shift
+// CHECK-SAME: (%[[XA:.*]]: tensor<4x8xf16>, %[[WA:.*]]: tensor<2x8xf16>)
+// CHECK: %[[SHIFT:.*]] = arith.constant dense<[5.000000e-01, {{.*}}]> : tensor<8xf32>
+// CHECK: %[[XS2:.*]] = linalg.generic {indexing_maps = [#[[XS]], #[[K]], #[[XS]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[XA]], %[[SHIFT]] : tensor<4x8xf16>, tensor<8xf32>) outs(%{{.*}} : tensor<4x8xf32>)
+// CHECK:   %[[XF:.*]] = arith.extf %{{.*}} : f16 to f32
+// CHECK:   arith.addf %[[XF]], %{{.*}} : f32
+// CHECK: linalg.generic {{.*}} ins(%[[XS2]], %[[WA]] : tensor<4x8xf32>, tensor<2x8xf16>) outs(%{{.*}} : tensor<4x2xf32>)
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+func.func @linear_input_shift(%x: tensor<4x8xf16>, %w: tensor<2x8xf16>)
+    -> tensor<4x2xf16> {
+  %y = hqdm.linear %x, %w {
+      input_shift = dense<[0.5, 1.0, 0.0, -0.25, 0.5, 0.5, 2.0, 0.125]>
+          : tensor<8xf32>,
+      activation_scales = #hqdm.scale_table<steps = [999.0, 0.0],
+          group_starts = [0], scales = [0.05], zero_points = []>}
+      : (tensor<4x8xf16>, tensor<2x8xf16>) -> tensor<4x2xf16>
+  return %y : tensor<4x2xf16>
+}
+
+// -----
+
 // bf16 with a block-12 rotation: the weight is extended to f32 and rotated
 // there (the dense 12 x 12 product), the input is extended where it is read,
 // and only the result is truncated.

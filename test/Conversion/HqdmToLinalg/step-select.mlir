@@ -29,3 +29,16 @@ func.func @groups(%t: tensor<3x16xf32>, %step: index) -> tensor<16xf32> {
       : tensor<3x16xf32>, index -> tensor<16xf32>
   return %s : tensor<16xf32>
 }
+
+// -----
+
+// Zero-point tables (i32) are sliced the same way.
+
+// CHECK-LABEL: func @zero_points
+// CHECK-SAME: (%[[T:.*]]: tensor<3x16xi32>, %{{.*}}: i32)
+// CHECK: tensor.extract_slice %[[T]][%{{.*}}, 0] [1, 16] [1, 1] : tensor<3x16xi32> to tensor<16xi32>
+func.func @zero_points(%t: tensor<3x16xi32>, %step: i32) -> tensor<16xi32> {
+  %z = hqdm.step_select %t[%step] group_starts [0, 10, 30]
+      : tensor<3x16xi32>, i32 -> tensor<16xi32>
+  return %z : tensor<16xi32>
+}

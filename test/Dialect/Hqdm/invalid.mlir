@@ -672,3 +672,235 @@ func.func @case83(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
   %y = hqdm.linear %x, %w {plan = #hqdm.plan<weight = <bits = 4>, activation = <bits = 8>, block = -1>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
   return
 }
+
+// -----
+
+func.func @case84(%t: tensor<2xi64>) {
+  // expected-error @+1 {{needs at least one step}}
+  %i = hqdm.step_index %t steps [] : tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @case85(%t: tensor<2xi64>) {
+  // expected-error @+1 {{steps must be finite, got INF}}
+  %i = hqdm.step_index %t steps [999.0, 0x7FF0000000000000] : tensor<2xi64>
+  return
+}
+
+// -----
+
+func.func @case86(%t: tensor<2x1xi64>) {
+  // expected-error @+1 {{timestep must be a scalar or a tensor of rank 0 or 1, got rank 2}}
+  %i = hqdm.step_index %t steps [999.0, 0.0] : tensor<2x1xi64>
+  return
+}
+
+// -----
+
+func.func @case87(%t: tensor<0xf32>) {
+  // expected-error @+1 {{timestep tensor is empty}}
+  %i = hqdm.step_index %t steps [999.0, 0.0] : tensor<0xf32>
+  return
+}
+
+// -----
+
+func.func @case88(%x: tensor<2x4x16xf32>) {
+  // expected-error @+1 {{axis 3 is out of range for rank 3}}
+  %lo, %hi = hqdm.observe %x {name = "fc", axis = 3 : i64} : tensor<2x4x16xf32> -> tensor<16xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @case89(%x: tensor<2x4x16xf32>) {
+  // expected-error @+1 {{channel_min must have shape [4] (one entry per channel), got [16]}}
+  %lo, %hi = hqdm.observe %x {name = "fc", axis = 1 : i64} : tensor<2x4x16xf32> -> tensor<16xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case90(%x: tensor<2x4x16xf32>) {
+  // expected-error @+1 {{channel_max must have shape [16] (one entry per channel), got [4]}}
+  %lo, %hi = hqdm.observe %x {name = "fc"} : tensor<2x4x16xf32> -> tensor<16xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @case91(%x: tensor<2x16xf32>) {
+  // expected-error @+1 {{a histogram result needs bins, low and high, and they need a histogram result}}
+  %lo, %hi = hqdm.observe %x {name = "fc", bins = 64 : i64, low = 0.0 : f64, high = 1.0 : f64} : tensor<2x16xf32> -> tensor<16xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @case92(%x: tensor<2x16xf32>) {
+  // expected-error @+1 {{a histogram result needs bins, low and high, and they need a histogram result}}
+  %lo, %hi, %h = hqdm.observe %x {name = "fc"} : tensor<2x16xf32> -> tensor<16xf32>, tensor<16xf32>, tensor<64xi32>
+  return
+}
+
+// -----
+
+func.func @case93(%x: tensor<2x16xf32>) {
+  // expected-error @+1 {{a histogram needs all of bins, low and high}}
+  %lo, %hi, %h = hqdm.observe %x {name = "fc", bins = 64 : i64, high = 1.0 : f64} : tensor<2x16xf32> -> tensor<16xf32>, tensor<16xf32>, tensor<64xi32>
+  return
+}
+
+// -----
+
+func.func @case94(%x: tensor<2x16xf32>) {
+  // expected-error @+1 {{histogram range [4.000000e+00, -5.000000e-01) must be finite and non-empty}}
+  %lo, %hi, %h = hqdm.observe %x {name = "fc", bins = 64 : i64, low = 4.0 : f64, high = -0.5 : f64} : tensor<2x16xf32> -> tensor<16xf32>, tensor<16xf32>, tensor<64xi32>
+  return
+}
+
+// -----
+
+func.func @case95(%x: tensor<2x16xf32>) {
+  // expected-error @+1 {{histogram must have shape [64] (one entry per bin), got [32]}}
+  %lo, %hi, %h = hqdm.observe %x {name = "fc", bins = 64 : i64, low = -0.5 : f64, high = 4.0 : f64} : tensor<2x16xf32> -> tensor<16xf32>, tensor<16xf32>, tensor<32xi32>
+  return
+}
+
+// -----
+
+func.func @case96(%x: tensor<2x16xf32>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{axis -3 is out of range for rank 2}}
+  %y = hqdm.channel_shift %x, %s, %s {axis = -3 : i64} : (tensor<2x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @case97(%x: tensor<2x16xf16>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{result must have the input's type}}
+  %y = hqdm.channel_shift %x, %s, %s : (tensor<2x16xf16>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @case98(%x: tensor<2x16xf32>, %s: tensor<2xf32>, %d: tensor<16xf32>) {
+  // expected-error @+1 {{shift must have shape [16] (one entry per channel), got [2]}}
+  %y = hqdm.channel_shift %x, %s, %d : (tensor<2x16xf32>, tensor<2xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @case99(%x: tensor<2x16xf32>, %s: tensor<2xf32>, %d: tensor<16xf32>) {
+  // expected-error @+1 {{divisor must have shape [2] (one entry per channel), got [16]}}
+  %y = hqdm.channel_shift %x, %s, %d {axis = 0 : i64} : (tensor<2x16xf32>, tensor<2xf32>, tensor<16xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @case100(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{a scale table needs at least one step}}
+  %y = hqdm.linear %x, %w {activation_scales = #hqdm.scale_table<steps = [], group_starts = [0], scales = [0.5], zero_points = []>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case101(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{group_starts must begin with step 0}}
+  %y = hqdm.linear %x, %w {activation_scales = #hqdm.scale_table<steps = [999.0, 0.0], group_starts = [1], scales = [0.5], zero_points = []>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case102(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{group_starts must increase strictly below the 4 steps, but entry 2 is 4}}
+  %y = hqdm.linear %x, %w {activation_scales = #hqdm.scale_table<steps = [999.0, 666.0, 333.0, 0.0], group_starts = [0, 2, 4], scales = [0.5, 0.25, 0.125], zero_points = []>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case103(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{group_starts must increase strictly below the 4 steps, but entry 2 is 2}}
+  %y = hqdm.linear %x, %w {activation_scales = #hqdm.scale_table<steps = [999.0, 666.0, 333.0, 0.0], group_starts = [0, 2, 2], scales = [0.5, 0.25, 0.125], zero_points = []>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case104(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{1 scales for 2 groups}}
+  %y = hqdm.linear %x, %w {activation_scales = #hqdm.scale_table<steps = [999.0, 0.0], group_starts = [0, 1], scales = [0.5], zero_points = []>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case105(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{scales must be finite and non-negative, got -5.000000e-01}}
+  %y = hqdm.linear %x, %w {activation_scales = #hqdm.scale_table<steps = [999.0, 0.0], group_starts = [0], scales = [-0.5], zero_points = []>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case106(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x1x1xf32>) {
+  // expected-error @+1 {{1 zero points for 2 groups (give none for a symmetric quantizer)}}
+  %y = hqdm.conv2d %x, %w {activation_scales = #hqdm.scale_table<steps = [999.0, 0.0], group_starts = [0, 1], scales = [0.5, 0.25], zero_points = [3]>} : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @case107(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{input_shift must be a vector of the 8 input features, got [4]}}
+  %y = hqdm.linear %x, %w {input_shift = dense<0.5> : tensor<4xf32>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case108(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) {
+  // expected-error @+1 {{input_shift and input_rotation cannot be combined}}
+  %y = hqdm.linear %x, %w {input_shift = dense<0.5> : tensor<8xf32>, input_rotation = #hqdm.hadamard<block = 8>} : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @case109(%t: tensor<10xi32>, %i: i64) {
+  // expected-error @+1 {{result must have the table's element type}}
+  %s = hqdm.step_select %t[%i] : tensor<10xi32>, i64 -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case110(%x: tensor<2x32xf32>) {
+  // expected-error @+1 {{axis -3 is out of range for rank 2}}
+  %r = hqdm.hadamard %x <block = 32> {axis = -3 : i64} : tensor<2x32xf32> -> tensor<2x32xf32>
+  return
+}
+
+// -----
+
+func.func @case111(%x: tensor<2x4x16xf32>) {
+  // expected-error @+1 {{axis -4 is out of range for rank 3}}
+  %lo, %hi = hqdm.observe %x {name = "fc", axis = -4 : i64} : tensor<2x4x16xf32> -> tensor<16xf32>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @case112(%t: tensor<10xf16>, %i: i64) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 32-bit float values or ranked tensor of 32-bit signless integer values}}
+  %s = hqdm.step_select %t[%i] : tensor<10xf16>, i64 -> tensor<f16>
+  return
+}

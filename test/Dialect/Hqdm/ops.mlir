@@ -210,3 +210,64 @@ func.func @activations_and_norms(%x: tensor<2x16x64xf32>, %g: tensor<64xf32>,
         tensor<1x32x8x8xf16>, tensor<2x16x64xf32>, tensor<2x16x64xf32>,
         tensor<2x16x64xf32>, tensor<f32>
 }
+
+// CHECK-LABEL: func @calibration
+func.func @calibration(%x: tensor<2x16x256xf32>, %img: tensor<1x32x8x8xf16>,
+                       %t: tensor<2xi64>, %tf: tensor<f32>, %ts: i32,
+                       %c: tensor<256xf32>, %m: tensor<256xf32>,
+                       %zt: tensor<4xi32>, %zc: tensor<3x16xi32>)
+    -> (tensor<256xf32>, tensor<256xf32>, tensor<2048xi32>, tensor<32xf32>,
+        tensor<32xf32>, index, index, index, tensor<2x16x256xf32>,
+        tensor<1x32x8x8xf16>, tensor<i32>, tensor<16xi32>) {
+  // CHECK: hqdm.observe %{{.*}} {bins = 2048 : i64, high = 4.000000e+00 : f64, low = -5.000000e-01 : f64, name = "fc2"} : tensor<2x16x256xf32> -> tensor<256xf32>, tensor<256xf32>, tensor<2048xi32>
+  %lo, %hi, %h = hqdm.observe %x {name = "fc2", bins = 2048 : i64,
+                                  low = -0.5 : f64, high = 4.0 : f64}
+      : tensor<2x16x256xf32> -> tensor<256xf32>, tensor<256xf32>, tensor<2048xi32>
+  // CHECK: hqdm.observe %{{.*}} {axis = 1 : i64, name = "conv1"} : tensor<1x32x8x8xf16> -> tensor<32xf32>, tensor<32xf32>
+  %clo, %chi = hqdm.observe %img {name = "conv1", axis = 1 : i64}
+      : tensor<1x32x8x8xf16> -> tensor<32xf32>, tensor<32xf32>
+  // CHECK: hqdm.step_index %{{.*}} steps [9.990000e+02, 7.490000e+02, 4.990000e+02, 2.490000e+02] : tensor<2xi64>
+  %i = hqdm.step_index %t steps [999.0, 749.0, 499.0, 249.0] : tensor<2xi64>
+  // CHECK: hqdm.step_index %{{.*}} steps [1.000000e+00, 5.000000e-01] : tensor<f32>
+  %j = hqdm.step_index %tf steps [1.0, 0.5] : tensor<f32>
+  // CHECK: hqdm.step_index %{{.*}} steps [9.990000e+02] : i32
+  %k = hqdm.step_index %ts steps [999.0] : i32
+  // CHECK: hqdm.channel_shift %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x16x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
+  %y = hqdm.channel_shift %x, %c, %m
+      : (tensor<2x16x256xf32>, tensor<256xf32>, tensor<256xf32>)
+      -> tensor<2x16x256xf32>
+  %s32 = arith.constant dense<1.0> : tensor<32xf32>
+  // CHECK: hqdm.channel_shift %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<1x32x8x8xf16>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf16>
+  %z = hqdm.channel_shift %img, %s32, %s32 {axis = 1 : i64}
+      : (tensor<1x32x8x8xf16>, tensor<32xf32>, tensor<32xf32>)
+      -> tensor<1x32x8x8xf16>
+  // CHECK: hqdm.step_select %{{.*}}[%{{.*}}] : tensor<4xi32>, index -> tensor<i32>
+  %zs = hqdm.step_select %zt[%i] : tensor<4xi32>, index -> tensor<i32>
+  // CHECK: hqdm.step_select %{{.*}}[%{{.*}}] group_starts [0, 2, 3] : tensor<3x16xi32>, i32 -> tensor<16xi32>
+  %zg = hqdm.step_select %zc[%ts] group_starts [0, 2, 3]
+      : tensor<3x16xi32>, i32 -> tensor<16xi32>
+  return %lo, %hi, %h, %clo, %chi, %i, %j, %k, %y, %z, %zs, %zg
+      : tensor<256xf32>, tensor<256xf32>, tensor<2048xi32>, tensor<32xf32>,
+        tensor<32xf32>, index, index, index, tensor<2x16x256xf32>,
+        tensor<1x32x8x8xf16>, tensor<i32>, tensor<16xi32>
+}
+
+// CHECK-LABEL: func @shifted_and_calibrated_layers
+func.func @shifted_and_calibrated_layers(%x: tensor<2x8x64xf32>,
+                                         %w: tensor<32x64xf32>,
+                                         %img: tensor<1x8x4x4xf32>,
+                                         %k: tensor<16x8x1x1xf32>)
+    -> (tensor<2x8x32xf32>, tensor<1x16x4x4xf32>) {
+  // CHECK: hqdm.linear %{{.*}}, %{{.*}} {activation_scales = #hqdm.scale_table<steps = [9.990000e+02, 6.660000e+02, 3.330000e+02, 0.000000e+00], group_starts = [0, 2], scales = [5.000000e-02, 2.000000e-02], zero_points = []>, input_shift = dense<2.500000e-01> : tensor<64xf32>, name = "mlp.fc2"} : (tensor<2x8x64xf32>, tensor<32x64xf32>) -> tensor<2x8x32xf32>
+  %y = hqdm.linear %x, %w {name = "mlp.fc2",
+      input_shift = dense<0.25> : tensor<64xf32>,
+      activation_scales = #hqdm.scale_table<steps = [999.0, 666.0, 333.0, 0.0],
+          group_starts = [0, 2], scales = [0.05, 0.02], zero_points = []>}
+      : (tensor<2x8x64xf32>, tensor<32x64xf32>) -> tensor<2x8x32xf32>
+  // CHECK: hqdm.conv2d %{{.*}}, %{{.*}} {activation_scales = #hqdm.scale_table<steps = [9.990000e+02, 0.000000e+00], group_starts = [0, 1], scales = [5.000000e-01, 2.500000e-01], zero_points = [3, 7]>} : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+  %c = hqdm.conv2d %img, %k {activation_scales = #hqdm.scale_table<
+          steps = [999.0, 0.0], group_starts = [0, 1], scales = [0.5, 0.25],
+          zero_points = [3, 7]>}
+      : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+  return %y, %c : tensor<2x8x32xf32>, tensor<1x16x4x4xf32>
+}

@@ -32,7 +32,8 @@ steps stay runtime values) and `func.func @main()` that calls it with
 `arith.constant` inputs (floats written as exact hex bit patterns) and prints
 every result with `printMemrefI32`: float results are extended to f32 and
 bit-cast to i32, integer results are sign- or zero-extended to i32 (zero for
-the unsigned levels of asymmetric schemes), so the printed data is exact.
+the unsigned levels of asymmetric schemes), so the printed data is exact. The
+`index` of hqdm.step_index is returned from @kernel as a `tensor<i32>`.
 
 `check` parses the `Unranked Memref ... data =` blocks, requires exactly one
 per result with the expected sizes, and compares:
@@ -66,6 +67,13 @@ per result with the expected sizes, and compares:
     transposed rotation is off by far more. f16/bf16 results add one unit in
     the last place of |expected| (RTOL_NARROW). tensor_scale is a max and
     one f32 division, checked like the other scales.
+  * the calibration ops: channel minima and maxima (one of the f32 inputs,
+    +-inf for a channel without a number), histograms (from the bin formula
+    in float64, and also from a binary search on the bin edges where those
+    are exact) and step indices exactly; channel_shift like the quantizers
+    (1e-6 relative: one f32 subtraction and one division, then the rounding
+    to the result type); linear with input_shift as a float layer, with
+    |x| + |s| in place of |x| in the magnitude.
 A stage that consumes a float produced by a Hadamard sum (the single-Hadamard
 cases) is checked against the reference applied to the *printed* value of that
 stage (which is itself checked within tolerance), so that the exact integer
@@ -158,7 +166,8 @@ def format_element(v, elt: str) -> str:
 
 
 def dense_literal(values: np.ndarray, elt: str) -> str:
-    if elt in FLOAT_TYPES and not np.array_equal(round_to(values, elt), values):
+    if elt in FLOAT_TYPES and not np.array_equal(round_to(values, elt), values,
+                                                 equal_nan=True):
         raise CaseError(f"input values are not exact in {elt}")
 
     def nested(a, depth):
@@ -451,6 +460,58 @@ def tensor_scale(x, bits):
     return np.asarray(absmax / F32(2 ** (bits - 1) - 1), F32)
 
 
+# -- Calibration ops -------------------------------------------------------- #
+
+
+def channel_range(x, axis):
+    """(min, max) of each channel along `axis` over every other dimension, as
+    float32, NaNs skipped (np.fmin/np.fmax); a channel without a number
+    keeps +inf/-inf."""
+    x = np.moveaxis(np.asarray(x, np.float64), axis, 0)
+    rows = x.reshape(x.shape[0], -1)
+    lo = np.fmin.reduce(rows, axis=1, initial=np.inf)
+    hi = np.fmax.reduce(rows, axis=1, initial=-np.inf)
+    return lo.astype(F32), hi.astype(F32)
+
+
+def histogram(x, bins, low, high):
+    """Counts per bin of bin = clamp(floor((x - low) * bins / (high - low)),
+    0, bins - 1) over every element in float64 (+-inf in the end bins), NaNs
+    not counted."""
+    x = np.asarray(x, np.float64).ravel()
+    x = x[~np.isnan(x)]
+    with np.errstate(invalid="ignore"):
+        position = np.floor((x - low) * bins / (high - low))
+    b = np.clip(position, 0, bins - 1).astype(np.int64)
+    return np.bincount(b, minlength=bins)
+
+
+def histogram_by_edges(x, bins, low, high):
+    """The same histogram from the bin edges low + k (high - low) / bins and
+    a binary search (x in bin k when edge k <= x < edge k + 1): independent
+    of the float formula, and equal to it where the edges are exact."""
+    x = np.asarray(x, np.float64).ravel()
+    x = x[~np.isnan(x)]
+    edges = low + np.arange(bins + 1) * ((high - low) / bins)
+    b = np.searchsorted(edges, x, side="right") - 1
+    return np.bincount(np.clip(b, 0, bins - 1), minlength=bins)
+
+
+def step_index(t, steps):
+    """The index of the step nearest to float64(t), the first on a tie."""
+    d = np.abs(float(t) - np.asarray(steps, np.float64))
+    return int(np.flatnonzero(d == d.min())[0])
+
+
+def channel_shift(x, shift, divisor, axis, elt):
+    """(x - shift[c]) / divisor[c] in float32, rounded to `elt`."""
+    shape = [1] * np.ndim(x)
+    shape[axis] = -1
+    s = np.asarray(shift, F32).reshape(shape)
+    d = np.asarray(divisor, F32).reshape(shape)
+    return round_to((np.asarray(x, F32) - s) / d, elt)
+
+
 # ===----------------------------------------------------------------------=== #
 # Hadamard matrices
 # ===----------------------------------------------------------------------=== #
@@ -596,9 +657,45 @@ class Kernel:
         out = table.shape[1:]
         groups = ("" if group_starts is None else
                   f" group_starts [{', '.join(map(str, group_starts))}]")
-        return self.op(name, out, "f32",
+        return self.op(name, out, table.elt,
                        f"hqdm.step_select {table.ref}[{step.ref}]{groups} : "
-                       f"{table.type}, {step.type} -> {tensor_type(out, 'f32')}")
+                       f"{table.type}, {step.type} -> "
+                       f"{tensor_type(out, table.elt)}")
+
+    def step_index(self, name, t, steps) -> Value:
+        """hqdm.step_index, its index result returned as a tensor<i32> (so
+        that @main can print it)."""
+        self.lines.append(f"%{name}_index = hqdm.step_index {t.ref} steps "
+                          f"[{', '.join(map(f64_literal, steps))}] : {t.type}")
+        self.lines.append(f"%{name}_i32 = arith.index_cast %{name}_index : "
+                          f"index to i32")
+        return self.op(name, (), "i32",
+                       f"tensor.from_elements %{name}_i32 : tensor<i32>")
+
+    def observe(self, name, x, axis=None, histogram=None):
+        """hqdm.observe with `histogram` = (bins, low, high) or None. Returns
+        the Values (channel_min, channel_max[, histogram])."""
+        channels = x.shape[-1 if axis is None else axis]
+        attrs = {"name": f'"{name}"'}
+        if axis is not None:
+            attrs["axis"] = f"{axis} : i64"
+        outs = [Value(f"{name}_min", (channels,), "f32"),
+                Value(f"{name}_max", (channels,), "f32")]
+        if histogram is not None:
+            bins, low, high = histogram
+            attrs.update(bins=f"{bins} : i64", low=f64_attr(low),
+                         high=f64_attr(high))
+            outs.append(Value(f"{name}_hist", (bins,), "i32"))
+        self.lines.append(
+            f"{', '.join(o.ref for o in outs)} = hqdm.observe {x.ref}"
+            f"{attr_dict(attrs)} : {x.type} -> "
+            f"{', '.join(o.type for o in outs)}")
+        return outs
+
+    def channel_shift(self, name, x, shift, divisor, axis=None) -> Value:
+        attrs = {} if axis is None else {"axis": f"{axis} : i64"}
+        return self._float_op("channel_shift", name, x.shape, x,
+                              [shift, divisor], {}, attrs)
 
     def hadamard(self, name, x, block, elt, axis=-1, normalized=True) -> Value:
         return self.op(name, x.shape, elt,
@@ -651,9 +748,15 @@ class Kernel:
                  f" -> {tensor_type(shape, x.elt)}")
         return self.op(name, shape, x.elt, text)
 
-    def linear(self, name, x, w, bias=None, rotation=None) -> Value:
+    def linear(self, name, x, w, bias=None, rotation=None, input_shift=None,
+               activation_scales=None) -> Value:
         attrs = ({} if rotation is None
                  else {"input_rotation": hadamard_attr(rotation)})
+        if input_shift is not None:
+            attrs["input_shift"] = (f"{dense_literal(input_shift, 'f32')} : "
+                                    f"{tensor_type(input_shift.shape, 'f32')}")
+        if activation_scales is not None:
+            attrs["activation_scales"] = activation_scales
         return self._float_op("linear", name, x.shape[:-1] + (w.shape[0],), x,
                               [w], {"bias": bias}, attrs)
 
@@ -712,6 +815,17 @@ def hadamard_attr(block) -> str:
 
 def f32_attr(v) -> str:
     return "0x%08X : f32" % int(np.asarray(v, F32).view(np.uint32))
+
+
+def f64_attr(v) -> str:
+    """An exact f64 attribute (its bit pattern)."""
+    return "0x%016X : f64" % int(np.asarray(v, np.float64).view(np.uint64))
+
+
+def f64_literal(v) -> str:
+    """A decimal literal that parses back to the double `v` (Python's
+    shortest round-trip form)."""
+    return repr(float(v))
 
 
 def i64_array(values) -> str:
@@ -774,8 +888,15 @@ def emit_module(name: str, k: Kernel) -> str:
     out += [f"  return {', '.join(r.value.ref for r in k.results)} : {result_types}",
             "}", "", "func.func @main() {"]
     for v, value in k.args:
-        literal = (f"{int(value)}" if v.shape is None
-                   else dense_literal(value, v.elt))
+        if v.shape is not None:
+            literal = dense_literal(value, v.elt)
+        elif v.elt == "f64":
+            literal = "0x%016X" % int(
+                np.asarray(value, np.float64).view(np.uint64))
+        elif is_float(v.elt):
+            literal = format_element(value, v.elt)
+        else:
+            literal = f"{int(value)}"
         out.append(f"  %a_{v.name} = arith.constant {literal} : {v.type}")
     arg_types = ", ".join(v.type for v, _ in k.args)
     out.append(f"  %r:{len(k.results)} = call @kernel("
@@ -825,7 +946,10 @@ def compare(label: str, got: np.ndarray, exp: Expected) -> bool:
     if got.shape != expected.shape:
         print(f"{label}: shape {got.shape}, expected {expected.shape}, FAIL")
         return False
-    err = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    with np.errstate(invalid="ignore"):  # inf - inf where both are inf
+        err = np.where(got == expected, 0.0,
+                       np.abs(got.astype(np.float64) -
+                              expected.astype(np.float64)))
     if exp.bound is None:
         bad = got != expected
     else:
@@ -837,7 +961,7 @@ def compare(label: str, got: np.ndarray, exp: Expected) -> bool:
         return True
     print(f"{label}: {got.size} values, {int(bad.sum())} mismatches, "
           f"max abs err {max_err:.6g}, FAIL{note}")
-    for idx in list(zip(*np.nonzero(bad)))[:10]:
+    for idx in ([()] if bad.ndim == 0 else list(zip(*np.nonzero(bad))))[:10]:
         bound = "" if exp.bound is None else f", bound {exp.bound[idx]:.3g}"
         print(f"  at {list(map(int, idx))}: got {got[idx].item()!r}, "
               f"expected {expected[idx].item()!r}{bound}")
@@ -1844,6 +1968,267 @@ def ss_groups_fake_quant(rng):
     k.result(fb, lambda got: relative(dequantize(
         quantize(xb, sb_ref, None, scheme_b), sb_ref, None, scheme_b)))
     return k
+
+
+# -- calibration ops: observe, step_index, channel_shift, zero-point tables,
+# -- linear input_shift ----------------------------------------------------- #
+
+
+def observe_results(k, name, x, xv, axis=None, hist=None, by_edges=False):
+    """hqdm.observe of `x` and its expectations: channel min/max exactly
+    (a min or max of f32 values is one of them), the histogram exactly,
+    from the bin edges when `by_edges` (the edges must be exact)."""
+    outs = k.observe(name, xv, axis, hist)
+    lo, hi = channel_range(x, -1 if axis is None else axis)
+    k.result(outs[0], lambda got: exact(lo))
+    k.result(outs[1], lambda got: exact(hi))
+    if hist is not None:
+        expected = histogram(x, *hist)
+        if by_edges:
+            edges = histogram_by_edges(x, *hist)
+            if not np.array_equal(edges, expected):
+                raise CaseError("the bin formula and the bin edges disagree")
+        counted = int(np.count_nonzero(~np.isnan(np.asarray(x, F32))))
+        k.result(outs[2], lambda got: exact(expected, note=(
+            f"{counted} of {np.size(x)} elements counted, "
+            f"{int(expected[0])} in the first bin, {int(expected[-1])} in "
+            f"the last")))
+    return outs
+
+
+@case("calibration")
+def obs_minmax_rank3(rng):
+    """[B, T, C] activations with outlier channels, the default axis (-1);
+    one channel holds a NaN (skipped) and one only NaNs (+inf/-inf)."""
+    x = activations(rng, (2, 5, 12))
+    x[1, 3, 4] = np.nan
+    x[:, :, 7] = np.nan
+    k = Kernel()
+    observe_results(k, "act", x, k.arg("x", x, "f32"))
+    return k
+
+
+@case("calibration")
+def obs_minmax_nchw_axis1(rng):
+    """NCHW feature maps per channel (axis 1), channels offset from one
+    another so that a wrong axis cannot match; one +inf and one -inf."""
+    x = (rng.standard_normal((2, 6, 5, 4)) +
+         3 * np.arange(6).reshape(1, 6, 1, 1))
+    x = x.astype(F32)
+    x[0, 2, 1, 1], x[1, 4, 0, 3] = np.inf, -np.inf
+    k = Kernel()
+    observe_results(k, "conv", x, k.arg("x", x, "f32"), axis=1)
+    return k
+
+
+@case("calibration")
+def obs_histogram_edges(rng):
+    """16 bins of width 0.5 over [-2, 6): every bin edge exactly (x = 6.0 =
+    high included, counted in the last bin), values below low and at and
+    above high (+-inf), NaNs (not counted), and uniform values in and around
+    the range. The bins are checked against binary search on the edges."""
+    bins, low, high = 16, -2.0, 6.0
+    edges = low + np.arange(bins + 1) * 0.5
+    special = [-2.0 - 1e-3, -3.0, -100.0, -np.inf, 6.0 + 1e-3, 7.0, 1e30,
+               np.inf, np.nan, np.nan, np.nextafter(F32(6.0), F32(0)),
+               np.nextafter(F32(-2.0), F32(0)), np.nextafter(F32(0.5), F32(0))]
+    x = np.concatenate([edges, edges, special,
+                        rng.uniform(-3, 7, size=160 - 2 * edges.size -
+                                    len(special))]).astype(F32)
+    x = rng.permutation(x).reshape(4, 5, 8)
+    k = Kernel()
+    observe_results(k, "edges", x, k.arg("x", x, "f32"),
+                    hist=(bins, low, high), by_edges=True)
+    return k
+
+
+@case("calibration")
+def obs_histogram_fine(rng):
+    """2048 bins over [-0.5, 4.0) (the example in the op's description; the
+    bin width is not dyadic) of post-GELU-like values on NCHW with axis 1."""
+    x = np.maximum(rng.standard_normal((2, 8, 6, 6)) * 1.5, -0.17)
+    x[0, 0, 0, :3] = [-0.5, 4.0, 10.0]
+    x = x.astype(F32)
+    k = Kernel()
+    observe_results(k, "gelu", x, k.arg("x", x, "f32"), axis=1,
+                    hist=(2048, -0.5, 4.0))
+    return k
+
+
+@case("calibration")
+def obs_f16(rng):
+    """f16 input, min/max in f32 (exact: f16 values are f32 values) and 64
+    bins of width 1/8 over [-4, 4), with values on the edges and outside."""
+    bins, low, high = 64, -4.0, 4.0
+    x = rng.standard_normal((3, 7, 16)) * 2
+    x.flat[:65] = low + np.arange(65) / 8
+    x.flat[65:70] = [-4.125, -60000.0, 4.0, 5.5, 60000.0]
+    x = round_to(x, "f16")
+    k = Kernel()
+    observe_results(k, "half", x, k.arg("x", x, "f16"),
+                    hist=(bins, low, high), by_edges=True)
+    return k
+
+
+# DDPM-style timesteps of a 4-step sampler, as calibration saw them.
+SAMPLER_STEPS = [999.0, 749.0, 499.0, 249.0, 0.0]
+
+
+def step_index_results(k, name, t, tv, steps, note=""):
+    r = k.step_index(name, tv, steps)
+    first = np.asarray(t).ravel()[0] if np.ndim(t) else t
+    d = np.abs(float(first) - np.asarray(steps, np.float64))
+    nearest = np.flatnonzero(d == d.min())
+    tie = (f", a tie between steps {list(map(int, nearest))}"
+           if nearest.size > 1 else "")
+    k.result(r, lambda got: exact(np.asarray(step_index(first, steps)),
+                                  note=f"t = {first}{tie}{note}"))
+
+
+@case("calibration")
+def si_timestep_forms(rng):
+    """The first element of i64 [B] tensors, f32 [1] tensors, a rank-0 f32
+    tensor and f16 [2] tensors, and i32, i16, f32 and f64 scalars, against
+    the steps [999, 749, 499, 249, 0]: values between steps, exact ties
+    between two steps (the first wins), negative values (read as signed)
+    and values outside the range."""
+    k = Kernel()
+    forms = [
+        ("i64_between", np.array([600, 3], np.int64), "i64"),
+        ("i64_tie", np.array([874, 0], np.int64), "i64"),
+        ("i64_negative", np.array([-40, 999], np.int64), "i64"),
+        ("f32_between", np.array([373.5], F32), "f32"),
+        ("f32_tie", np.array([374.0], F32), "f32"),
+        ("f32_rank0_above", np.array(1500.0, F32), "f32"),
+        ("f16_on_step", np.array([749.0, 0.0], F32), "f16"),
+        ("f16_tie", np.array([124.5, 999.0], F32), "f16"),
+    ]
+    for name, value, elt in forms:
+        step_index_results(k, name, value, k.arg(f"t_{name}", value, elt),
+                           SAMPLER_STEPS)
+    scalars = [("i32_between", 250, "i32"), ("i16_negative", -300, "i16"),
+               ("i32_tie", 624, "i32"), ("f32_between", 748.5, "f32"),
+               ("f64_below_tie", 124.49999999999999, "f64"),
+               ("f64_tie", 124.5, "f64")]
+    for name, value, elt in scalars:
+        name += "_scalar"
+        step_index_results(k, name, value, k.scalar(f"t_{name}", value, elt),
+                           SAMPLER_STEPS)
+    return k
+
+
+@case("calibration")
+def si_unsorted_and_long(rng):
+    """An unsorted list with a repeated step (the first copy wins), and a
+    250-step list 999.25, 995.25, ..., 3.25 (searched by a loop rather than
+    unrolled): on steps, exact ties at midpoints, just off them, and outside
+    the range."""
+    k = Kernel()
+    short = [10.0, 50.0, 30.0, 50.0, -20.0]
+    for i, t in enumerate([50, 40, 45, -5, -100, 1000]):
+        name = f"short{i}"
+        step_index_results(k, name, t, k.scalar(f"t_{name}", t, "i64"),
+                           short)
+    long = [999.25 - 4 * i for i in range(250)]
+    probes = [long[0], long[249], long[137], long[100] - 2, long[100] - 1.5,
+              long[100] - 2.5, 2000.0, -5.0, long[3] - 2]
+    for i, t in enumerate(probes):
+        name = f"long{i}"
+        step_index_results(k, name, t, k.scalar(f"t_{name}", float(t), "f64"),
+                           long, note=f" ({len(long)} steps)")
+    return k
+
+
+def channel_shift_case(rng, shape, axis, elt) -> Kernel:
+    """Post-GELU-like values, shifts centering each channel, divisors 1 for
+    most channels and small integers (2, 3, 4, 8) for a few."""
+    c = shape[axis]
+    x = round_to(np.maximum(rng.standard_normal(shape) * 2, -0.17), elt)
+    shift = rng.uniform(-0.2, 3.0, size=c).astype(F32)
+    divisor = np.ones(c, F32)
+    divisor[rng.choice(c, size=max(1, c // 4), replace=False)] = rng.choice(
+        [2.0, 3.0, 4.0, 8.0], size=max(1, c // 4))
+    k = Kernel()
+    xv = k.arg("x", x, elt)
+    y = k.channel_shift("y", xv, k.arg("shift", shift, "f32"),
+                        k.arg("divisor", divisor, "f32"),
+                        axis=None if axis == -1 else axis)
+    expected = channel_shift(x, shift, divisor, axis, elt)
+    k.result(y, lambda got: relative(expected))
+    return k
+
+
+@case("calibration")
+def cs_f32_last_axis(rng):
+    return channel_shift_case(rng, (2, 5, 16), -1, "f32")
+
+
+@case("calibration")
+def cs_f16_axis1(rng):
+    return channel_shift_case(rng, (2, 8, 3, 3), 1, "f16")
+
+
+@case("calibration")
+def cs_bf16_last_axis(rng):
+    return channel_shift_case(rng, (4, 24), -1, "bf16")
+
+
+@case("calibration")
+def ss_zero_point_tables(rng):
+    """i32 zero-point tables: a [T] table per step (steps in range, below and
+    above), a grouped [G] table, and a [G, N] per-channel table."""
+    k = Kernel()
+    per_step = rng.permutation(np.arange(-20, 20))[:30].astype(np.int64)
+    groups = np.array([7, -3, 255], np.int64)
+    per_channel = rng.permutation(np.arange(300))[:3 * 8].reshape(3, 8) - 100
+    tv = k.arg("per_step", per_step, "i32")
+    gv = k.arg("groups", groups, "i32")
+    cv = k.arg("per_channel", per_channel, "i32")
+    for step in (0, 17, 29, -4, 30, 500):
+        sv = k.scalar(f"step_{step}".replace("-", "m"), step, "i64")
+        name = f"{step}".replace("-", "m")
+        for label, table, tab_v, starts in (
+                ("t", per_step, tv, None), ("g", groups, gv, [0, 5, 20]),
+                ("c", per_channel, cv, [0, 10, 20])):
+            r = k.step_select(f"{label}_{name}", tab_v, sv, starts)
+            k.result(r, lambda got, table=table, step=step, starts=starts:
+                     exact(step_select(table, step, starts)))
+    return k
+
+
+def shifted_linear_case(rng, *, lead, K, N, elt="f32",
+                        scale_table=False) -> Kernel:
+    """hqdm.linear {input_shift = s}: (x + s) * W^T + b against float64
+    numpy; the magnitude uses |x| + |s| (the f32 sum rounds once)."""
+    x = round_to(np.maximum(activations(rng, lead + (K,)), -0.17) -
+                 0.8, elt)
+    s = rng.uniform(-0.2, 1.5, size=K).astype(F32)
+    w = round_to(rng.standard_normal((N, K)) / np.sqrt(K), elt)
+    b = round_to(rng.standard_normal(N), elt)
+    k = Kernel()
+    xv, wv, bv = k.arg("x", x, elt), k.arg("w", w, elt), k.arg("b", b, elt)
+    table = ("#hqdm.scale_table<steps = [999.0, 499.0, 0.0], group_starts = "
+             "[0, 2], scales = [0.05, 0.02], zero_points = [3, 5]>"
+             if scale_table else None)
+    y = k.linear("y", xv, wv, bv, input_shift=s, activation_scales=table)
+    shifted = f64(x) + f64(s)
+    k.result(y, lambda got: float_layer(
+        *linear((shifted, np.abs(f64(x)) + np.abs(f64(s))), w, b), elt,
+        note=f"the shift moves y by up to "
+             f"{np.abs(f64(s) @ f64(w).T).max():.3g}"))
+    return k
+
+
+@case("calibration")
+def fl_linear_input_shift(rng):
+    return shifted_linear_case(rng, lead=(6,), K=40, N=24)
+
+
+@case("calibration")
+def fl_linear_input_shift_3d_f16(rng):
+    # f16 operands, [B, T, K]; activation_scales (metadata) on the layer.
+    return shifted_linear_case(rng, lead=(2, 3), K=32, N=16, elt="f16",
+                               scale_table=True)
 
 
 # ===----------------------------------------------------------------------=== #

@@ -206,8 +206,8 @@ LogicalResult HadamardOp::verify() {
   int64_t rank = input.getRank();
   int64_t axis = getNormalizedAxis();
   if (axis < 0 || axis >= rank)
-    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
-                         << rank;
+    return emitOpError() << "axis " << static_cast<int64_t>(getAxis())
+                         << " is out of range for rank " << rank;
   int64_t size = input.getDimSize(axis);
   int64_t block = getSpec().getBlock();
   if (ShapedType::isDynamic(size))
@@ -582,8 +582,8 @@ LogicalResult ObserveOp::verify() {
   RankedTensorType input = getInput().getType();
   int64_t axis = getNormalizedAxis();
   if (axis < 0)
-    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
-                         << input.getRank();
+    return emitOpError() << "axis " << static_cast<int64_t>(getAxis())
+                         << " is out of range for rank " << input.getRank();
   int64_t channels = input.getDimSize(axis);
   if (failed(expectShape(*this, "channel_min", getChannelMin().getType(),
                          {channels}, "one entry per channel")) ||
@@ -619,8 +619,8 @@ LogicalResult ChannelShiftOp::verify() {
   RankedTensorType input = getInput().getType();
   int64_t axis = getNormalizedAxis();
   if (axis < 0)
-    return emitOpError() << "axis " << getAxis() << " is out of range for rank "
-                         << input.getRank();
+    return emitOpError() << "axis " << static_cast<int64_t>(getAxis())
+                         << " is out of range for rank " << input.getRank();
   if (getResult().getType() != input)
     return emitOpError() << "result must have the input's type";
   int64_t channels = input.getDimSize(axis);
