@@ -1,6 +1,7 @@
 //===- CalibrationFile.cpp - Read per-step calibration statistics -*- C++ -*-=//
 
 #include "CalibrationFile.h"
+#include "LayerUtils.h"
 
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/JSON.h"
@@ -227,4 +228,30 @@ FailureOr<CalibrationFile> CalibrationFile::read(StringRef path,
     file.layers[name.str()] = std::move(layer);
   }
   return file;
+}
+
+FailureOr<const LayerStatistics *>
+CalibrationFile::lookup(FloatLayer layer) const {
+  Operation *op = layer.getOperation();
+  std::string name = layer.getName();
+  auto it = layers.find(name);
+  if (it == layers.end())
+    return op->emitError()
+           << "calibration file '" << path << "' has no statistics for layer '"
+           << name << "': it was recorded for another model or other options";
+  const LayerStatistics &stats = it->second;
+  int64_t features = layer.getInputFeatures();
+  if (stats.channels != features)
+    return op->emitError() << "calibration file '" << path << "': layer '"
+                           << name << "' has " << stats.channels
+                           << " channels there but " << features << " here";
+  HadamardSpecAttr rotation = layer.getInputRotation();
+  int64_t block = rotation ? rotation.getBlock() : 0;
+  if (stats.rotation != block)
+    return op->emitError()
+           << "calibration file '" << path << "': layer '" << name
+           << "' was observed with Hadamard block " << stats.rotation
+           << " (0: none) but its input is rotated with block " << block
+           << " now; calibrate with the same options";
+  return &stats;
 }

@@ -20,6 +20,8 @@
 
 namespace mlir::hqdm {
 
+class FloatLayer;
+
 /// The post-GELU transform a histogram was recorded under.
 struct ObservedTransform {
   std::vector<double> shift, divisor;
@@ -69,6 +71,11 @@ struct CalibrationFile {
   /// Reads and checks `path`. On failure `error` says what is wrong, naming
   /// the file and the offending entry.
   static FailureOr<CalibrationFile> read(StringRef path, std::string &error);
+
+  /// The statistics of `layer`, checked against it: they must exist and
+  /// have been observed with its number of input channels and its input
+  /// rotation. Otherwise emits an error at the layer naming the file.
+  FailureOr<const LayerStatistics *> lookup(FloatLayer layer) const;
 };
 
 } // namespace mlir::hqdm

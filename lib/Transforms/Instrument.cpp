@@ -172,25 +172,10 @@ struct InstrumentPass : hqdm::impl::InstrumentPassBase<InstrumentPass> {
   /// The histogram range of `layer`'s input: the range the first stage saw,
   /// through the post-GELU transform when one is in front of the layer.
   LogicalResult histogramRange(FloatLayer layer, Observation &observation) {
-    auto it = ranges.layers.find(observation.layer);
-    Operation *op = layer.getOperation();
-    if (it == ranges.layers.end())
-      return op->emitError()
-             << "calibration file '" << ranges.path << "' has no ranges for "
-             << "layer '" << observation.layer
-             << "': it was recorded for another model or other options";
-    const LayerStatistics &stats = it->second;
-    if (stats.channels != observation.channels)
-      return op->emitError()
-             << "calibration file '" << ranges.path << "': layer '"
-             << observation.layer << "' has " << stats.channels
-             << " channels there but " << observation.channels << " here";
-    if (stats.rotation != observation.rotation)
-      return op->emitError()
-             << "calibration file '" << ranges.path << "': layer '"
-             << observation.layer << "' was observed with Hadamard block "
-             << stats.rotation << " (0: none) but is rotated with block "
-             << observation.rotation << " now; calibrate with the same options";
+    FailureOr<const LayerStatistics *> found = ranges.lookup(layer);
+    if (failed(found))
+      return failure();
+    const LayerStatistics &stats = **found;
     double low = INFINITY, high = -INFINITY;
     for (int64_t c = 0; c < stats.channels; ++c) {
       double lo = INFINITY, hi = -INFINITY;

@@ -6,6 +6,9 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
+#include <algorithm>
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::hqdm;
 
@@ -133,4 +136,29 @@ bool mlir::hqdm::isPostGelu(Value value) {
       return false;
   }
   return false;
+}
+
+UniformQuantizer mlir::hqdm::clippedQuantizer(double lo, double hi,
+                                              double ratio, bool symmetric,
+                                              int64_t maxLevel) {
+  UniformQuantizer q;
+  if (symmetric) {
+    q.scale =
+        float(ratio * std::max(std::abs(lo), std::abs(hi)) / double(maxLevel));
+    return q;
+  }
+  double l = ratio * lo, h = ratio * hi;
+  q.scale = float((h - l) / double(maxLevel));
+  if (q.scale != 0.0f)
+    q.zeroPoint = std::clamp<int64_t>(
+        int64_t(std::nearbyint(-l / double(q.scale))), 0, maxLevel);
+  return q;
+}
+
+int64_t mlir::hqdm::quantizeLevel(double x, float s, int64_t z,
+                                  int64_t minLevel, int64_t maxLevel) {
+  if (s == 0.0f)
+    return z;
+  double r = std::nearbyint(x / double(s)); // ties to even
+  return std::clamp<int64_t>(int64_t(r) + z, minLevel, maxLevel);
 }

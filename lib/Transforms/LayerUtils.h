@@ -50,6 +50,24 @@ private:
   Operation *op = nullptr;
 };
 
+/// A uniform quantizer: a scale and a zero point (0 when symmetric).
+struct UniformQuantizer {
+  float scale = 0;
+  int64_t zeroPoint = 0;
+};
+
+/// The quantizer covering `ratio` of the range [lo, hi] (lo <= 0 <= hi), as
+/// the clipping searches try it: symmetric, `ratio * max(|lo|, |hi|)` over
+/// `maxLevel`; asymmetric, the clipped range over `maxLevel` (2^b - 1) levels
+/// with the zero point that maps 0 exactly, clamped to [0, maxLevel].
+UniformQuantizer clippedQuantizer(double lo, double hi, double ratio,
+                                  bool symmetric, int64_t maxLevel);
+
+/// The level of `x`: clamp(round_half_even(x / s) + z, minLevel, maxLevel),
+/// or z when s is 0 (a zero scale never divides).
+int64_t quantizeLevel(double x, float s, int64_t z, int64_t minLevel,
+                      int64_t maxLevel);
+
 /// Whether `value` is a GELU output, possibly after the post-GELU transform
 /// (hqdm.channel_shift) and a rotation.
 bool isPostGelu(Value value);

@@ -58,11 +58,7 @@ double quantizeRow(const double *w, int64_t n, float s, int64_t z,
                    int64_t *levels) {
   double error = 0;
   for (int64_t i = 0; i < n; ++i) {
-    int64_t q = z;
-    if (s != 0.0f) {
-      double r = std::nearbyint(w[i] / double(s)); // ties to even
-      q = std::clamp<int64_t>(int64_t(r) + z, minLevel, maxLevel);
-    }
+    int64_t q = quantizeLevel(w[i], s, z, minLevel, maxLevel);
     if (levels)
       levels[i] = q;
     double e = std::abs(w[i] - double(q - z) * double(s));
@@ -92,23 +88,12 @@ QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
       lo = std::min(lo, data[i]);
       hi = std::max(hi, data[i]);
     }
-    double absmax = std::max(std::abs(lo), std::abs(hi));
     float bestScale = 0;
     int64_t bestZero = 0;
     double bestError = INFINITY;
     for (int64_t c = 0; c < candidates; ++c) {
-      double ratio = 1.0 - 0.01 * double(c);
-      float s;
-      int64_t z = 0;
-      if (symmetric) {
-        s = float(ratio * absmax / double(maxLevel));
-      } else {
-        double l = ratio * lo, h = ratio * hi;
-        s = float((h - l) / double(maxLevel));
-        if (s != 0.0f)
-          z = std::clamp<int64_t>(int64_t(std::nearbyint(-l / double(s))), 0,
-                                  maxLevel);
-      }
+      auto [s, z] = clippedQuantizer(lo, hi, 1.0 - 0.01 * double(c), symmetric,
+                                     maxLevel);
       double error = quantizeRow(data, cols, s, z, minLevel, maxLevel, p,
                                  /*levels=*/nullptr);
       if (error < bestError) {

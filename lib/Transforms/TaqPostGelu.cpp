@@ -135,32 +135,17 @@ struct TaqPostGeluPass : hqdm::impl::TaqPostGeluPassBase<TaqPostGeluPass> {
                     "inputs)");
     if (op.getInputShiftAttr())
       return success(); // Transformed already.
-    auto it = file.layers.find(name);
-    if (it == file.layers.end())
-      return op.emitError() << "calibration file '" << file.path
-                            << "' has no statistics for layer '" << name
-                            << "': it was recorded for another model or "
-                               "other options";
-    const LayerStatistics &stats = it->second;
+    FailureOr<const LayerStatistics *> stats = file.lookup(layer);
+    if (failed(stats))
+      return failure();
     int64_t features = layer.getInputFeatures();
-    if (stats.channels != features)
-      return op.emitError() << "calibration file '" << file.path
-                            << "': layer '" << name << "' has "
-                            << stats.channels << " channels there but "
-                            << features << " here";
-    if (stats.rotation != 0)
-      return op.emitError()
-             << "calibration file '" << file.path << "': layer '" << name
-             << "' was observed rotated (block " << stats.rotation
-             << ") but its input is not rotated now; calibrate with the same "
-                "options";
     std::string why;
     FailureOr<std::vector<double>> weight =
         readFloatConstant(layer.getWeight(), why);
     if (failed(weight))
       return missed("its weight " + why);
 
-    PostGeluTransform t = computeTransform(stats, outlierThreshold);
+    PostGeluTransform t = computeTransform(**stats, outlierThreshold);
     auto weightType = cast<RankedTensorType>(layer.getWeight().getType());
     int64_t outputs = weightType.getDimSize(0);
     for (int64_t o = 0; o < outputs; ++o)

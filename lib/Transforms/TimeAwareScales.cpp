@@ -87,19 +87,9 @@ public:
     double width = h.binWidth();
     double lo = std::min(0.0, h.low + double(lowest) * width);
     double hi = std::max(0.0, h.low + double(highest + 1) * width);
-    double absmax = std::max(-lo, hi);
     for (int64_t c = 0; c < candidates; ++c) {
-      double ratio = 1.0 - 0.01 * double(c);
-      float s;
-      int64_t z = 0;
-      if (symmetric) {
-        s = float(ratio * absmax / double(maxLevel));
-      } else {
-        s = float(ratio * (hi - lo) / double(maxLevel));
-        if (s != 0.0f)
-          z = std::clamp<int64_t>(
-              int64_t(std::nearbyint(-ratio * lo / double(s))), 0, maxLevel);
-      }
+      auto [s, z] = clippedQuantizer(lo, hi, 1.0 - 0.01 * double(c), symmetric,
+                                     maxLevel);
       if (s == 0.0f)
         continue;
       double error = 0;
@@ -126,9 +116,7 @@ public:
 
 private:
   double dequantize(double x, float s, int64_t z) const {
-    int64_t q = std::clamp<int64_t>(int64_t(std::nearbyint(x / double(s))) + z,
-                                    minLevel, maxLevel);
-    return double(q - z) * double(s);
+    return double(quantizeLevel(x, s, z, minLevel, maxLevel) - z) * double(s);
   }
 
   const StepHistograms &h;
@@ -298,32 +286,16 @@ struct TimeAwareScalesPass
     auto where = [&]() {
       return concat("calibration file '", file.path, "': layer '", name, "'");
     };
-    auto it = file.layers.find(name);
-    if (it == file.layers.end())
-      return job.op->emitError()
-             << "calibration file '" << file.path
-             << "' has no statistics for layer '" << name
-             << "': it was recorded for another model or other options";
-    const LayerStatistics &stats = it->second;
-    job.stats = &stats;
-    if (!stats.histogram)
+    FailureOr<const LayerStatistics *> stats = file.lookup(layer);
+    if (failed(stats))
+      return failure();
+    job.stats = *stats;
+    if (!job.stats->histogram)
       return job.op->emitError()
              << where() << " has ranges but no histograms (the file of the "
              << "first calibration stage?); scales need both stages";
-    int64_t features = layer.getInputFeatures();
-    if (stats.channels != features)
-      return job.op->emitError() << where() << " has " << stats.channels
-                                 << " channels there but " << features
-                                 << " here";
-    int64_t rotation =
-        layer.getInputRotation() ? layer.getInputRotation().getBlock() : 0;
-    if (stats.rotation != rotation)
-      return job.op->emitError()
-             << where() << " was observed with Hadamard block "
-             << stats.rotation << " (0: none) but its input is rotated with "
-             << "block " << rotation << " now; calibrate with the same options";
     const std::optional<ObservedTransform> &recorded =
-        stats.histogram->transform;
+        job.stats->histogram->transform;
     auto shift = layer.getInput().getDefiningOp<ChannelShiftOp>();
     if (!shift && recorded)
       return job.op->emitError()
