@@ -761,70 +761,14 @@ def torch_modules():
 # Import with torch-mlir (through iree-base-compiler's bundled copy)
 # ---------------------------------------------------------------------------
 
-# torch-mlir's python/torch_mlir/extras/fx_decomp_util.py DEFAULT_DECOMPOSITIONS
-# (not shipped in iree-base-compiler), as used by torch_mlir.fx.export_and_import.
-_DECOMP_NAMES = [
-    "embedding_dense_backward", "native_layer_norm_backward", "slice_backward",
-    "select_backward", "norm.ScalarOpt_dim", "native_group_norm",
-    "upsample_bilinear2d.vec", "native_layer_norm", "masked_fill.Tensor",
-    "masked_fill.Scalar", "t", "addmm", "_native_batch_norm_legit_functional",
-    "_native_batch_norm_legit_no_training", "_native_batch_norm_legit",
-    "_native_batch_norm_legit.no_stats", "squeeze.dims", "soft_margin_loss",
-    "im2col", "_euclidean_dist", "index_copy", "index_copy_",
-    "grid_sampler_2d", "log_sigmoid_forward", "unsafe_split.Tensor",
-    "binary_cross_entropy", "dot", "_adaptive_avg_pool2d", "_prelu_kernel",
-    "full", "logsumexp", "_log_softmax", "nll_loss_forward",
-    "nll_loss_backward", "_to_copy", "_log_softmax_backward_data",
-    "lift_fresh_copy.default", "_unsafe_index.Tensor", "linspace.default",
-    "nan_to_num.default", "unbind", "diag", "xlogy",
-    "_scaled_dot_product_flash_attention_for_cpu",
-    "scaled_dot_product_attention",
-]
-
-# Same pipelines, in the same order, as torch_mlir.fx.export_and_import(...,
-# output_type="linalg-on-tensors") with its defaults (allow_non_finites=True).
-TORCH_PIPELINE = ("builtin.module(func.func(torch-match-quantized-custom-ops),"
-                  " torchdynamo-export-to-torch-backend-pipeline"
-                  "{ extra-library=})")
-LINALG_PIPELINE = ("builtin.module(torch-backend-to-linalg-on-tensors-backend-"
-                   "pipeline{allow-non-finites=true})")
-
-_FORBIDDEN = re.compile(r'(^|[\s="(])(torch|torch_c|tm_tensor|util|flow|hal|'
-                        r'stream|iree_[a-z_]+|ml_program)\.[a-z_]', re.M)
-
-
-def _decomposition_table():
-    import torch
-    from torch._decomp import get_decompositions
-    ops = []
-    for n in _DECOMP_NAMES:
-        packet, _, overload = n.partition(".")
-        if not hasattr(torch.ops.aten, packet):
-            continue
-        op = getattr(torch.ops.aten, packet)
-        ops.append(getattr(op, overload) if overload else op)
-    return get_decompositions(ops)
+# The import route is hqdm's own (python/hqdm/importer.py): the same
+# decomposition list, pipelines and dialect check, with parameters inline.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 
 
 def import_to_linalg(module, args):
-    import torch
-    from iree.compiler import ir
-    from iree.compiler.extras.fx_importer import FxImporter
-    from iree.compiler.passmanager import PassManager
-
-    prog = torch.export.export(module, tuple(args), strict=False)
-    prog = prog.run_decompositions(_decomposition_table())
-    ctx = ir.Context()
-    imp = FxImporter(context=ctx)
-    imp.import_frozen_program(prog, func_name="forward")
-    with ctx:
-        PassManager.parse(TORCH_PIPELINE).run(imp.module.operation)
-        PassManager.parse(LINALG_PIPELINE).run(imp.module.operation)
-    text = imp.module.operation.get_asm(enable_debug_info=False)
-    bad = sorted({m.group(2) for m in _FORBIDDEN.finditer(text)})
-    if bad:
-        raise RuntimeError(f"non-upstream dialects left: {bad}")
-    return text
+    from hqdm.importer import import_module
+    return import_module(module, args, func_name="forward").text
 
 
 def _hex(a):
