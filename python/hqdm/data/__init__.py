@@ -1,0 +1,1 @@
+"""Datasets for training the tiny example models (numpy only)."""

@@ -1,0 +1,5 @@
+# Make `import hqdm` work without PYTHONPATH=python.
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
