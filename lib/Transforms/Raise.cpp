@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -1735,6 +1736,25 @@ static std::optional<StringRef> getLocationName(Location loc) {
   return std::nullopt;
 }
 
+/// The module path of a linear or conv layer whose weight is a constant
+/// named after its PyTorch parameter, as hqdm's importer emits them:
+/// `dense_resource<blocks.0.attn.qkv.weight>` names the layer
+/// `blocks.0.attn.qkv`.
+static std::optional<StringRef> getWeightName(Operation *op) {
+  if (!isa<LinearOp, Conv2DOp>(op) || op->getNumOperands() < 2)
+    return std::nullopt;
+  auto constant = op->getOperand(1).getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+  if (!resource)
+    return std::nullopt;
+  StringRef key = resource.getRawHandle().getKey();
+  if (!key.consume_back(".weight") || key.empty())
+    return std::nullopt;
+  return key;
+}
+
 /// The layer ops that carry a name, with their kind (the mnemonic).
 static std::optional<StringRef> getLayerKind(Operation *op) {
   if (!isa<LinearOp, Conv2DOp, GeluOp, SiluOp, LayerNormOp, GroupNormOp,
@@ -1801,9 +1821,11 @@ struct RaisePass : impl::RaisePassBase<RaisePass> {
     for (Operation *op : unnamed) {
       StringRef kind = *getLayerKind(op);
       std::optional<StringRef> fromLoc = getLocationName(op->getLoc());
-      std::string base = fromLoc
-                             ? fromLoc->str()
-                             : llvm::formatv("{0}_{1}", kind, index[op]).str();
+      std::optional<StringRef> fromWeight = getWeightName(op);
+      std::string base =
+          fromLoc      ? fromLoc->str()
+          : fromWeight ? fromWeight->str()
+                       : llvm::formatv("{0}_{1}", kind, index[op]).str();
       op->setAttr("name", StringAttr::get(op->getContext(), claim(base)));
     }
 

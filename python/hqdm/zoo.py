@@ -64,6 +64,14 @@ def _load_state(module, checkpoint):
     return load_dit_checkpoint(str(path), module)
 
 
+def _dit_config(name):
+    """The constructor arguments of DiT_models[name] (e.g. DiT-XL/2)."""
+    import torch
+    from .models.dit import DiT_models
+    with torch.device("meta"):
+        return dict(DiT_models[name]().config)
+
+
 def build(spec, options=(), *, device=None, seed=0):
     """(module in eval mode, example args tuple) for the model `spec`."""
     import torch
@@ -94,7 +102,17 @@ def build(spec, options=(), *, device=None, seed=0):
             raise ZooError(f"unknown DiT {name!r}; one of "
                            f"{', '.join(sorted(DiT_models))}")
         with ctx:
-            model = DiT_models[name](**opts)
+            if opts.keys() & {"depth", "hidden_size", "num_heads",
+                              "patch_size"}:
+                # A resized variant (e.g. DiT-XL/2 with depth=4, for the
+                # compile-cost benchmark): the named configuration's
+                # arguments, overridden.
+                from .models.dit import DiT
+                cfg = _dit_config(name)
+                cfg.update(opts)
+                model = DiT(**cfg)
+            else:
+                model = DiT_models[name](**opts)
     elif kind == "dit-block":
         from .models.dit import DiTBlock
         hidden = int(opts.pop("hidden_size", 64))

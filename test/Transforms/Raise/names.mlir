@@ -64,3 +64,28 @@ func.func @second(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   // CHECK: hqdm.linear {{.*}} {name = "linear_7"}
   return %m : tensor<2x4xf32>
 }
+
+// A weight named after its PyTorch parameter (hqdm's importer emits
+// dense_resource<FQN> with the data in a safetensors file; raising needs no
+// data) names the layer: `<module path>.weight` -> `<module path>`. A
+// location name still wins, and a key that does not end in `.weight` is not
+// a name.
+
+// CHECK-LABEL: func.func @weight_names
+func.func @weight_names(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %zero = arith.constant 0.000000e+00 : f32
+  %w = arith.constant dense_resource<blocks.3.mlp.fc2.weight> : tensor<4x4xf32>
+  %v = arith.constant dense_resource<torch_tensor_4_4_torch.float32> : tensor<4x4xf32>
+  %e = tensor.empty() : tensor<4x4xf32>
+  %t = linalg.transpose ins(%w : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) permutation = [1, 0]
+  %tv = linalg.transpose ins(%v : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) permutation = [1, 0]
+  %i = tensor.empty() : tensor<2x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%i : tensor<2x4xf32>) -> tensor<2x4xf32>
+  // CHECK: hqdm.linear {{.*}} {name = "blocks.3.mlp.fc2"}
+  %a = linalg.matmul ins(%x, %t : tensor<2x4xf32>, tensor<4x4xf32>) outs(%f : tensor<2x4xf32>) -> tensor<2x4xf32>
+  // CHECK: hqdm.linear {{.*}} {name = "from_loc"}
+  %b = linalg.matmul ins(%x, %t : tensor<2x4xf32>, tensor<4x4xf32>) outs(%f : tensor<2x4xf32>) -> tensor<2x4xf32> loc("from_loc")
+  // CHECK: hqdm.linear {{.*}} {name = "linear_{{[0-9]+}}"}
+  %c = linalg.matmul ins(%x, %tv : tensor<2x4xf32>, tensor<4x4xf32>) outs(%f : tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %a, %b, %c : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
