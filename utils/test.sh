@@ -3,8 +3,9 @@
 #
 # Usage: utils/test.sh [--quick]
 # Installs what is missing (utils/setup.sh), builds hqdm and runs the whole
-# suite with ctest: one test per lit file plus the C++ unit tests. Then does
-# the same with AddressSanitizer + UndefinedBehaviorSanitizer in
+# suite with ctest: one test per lit file plus the C++ unit tests, then the
+# Python package's pytest suite (python/tests) against that build. Then runs
+# ctest again with AddressSanitizer + UndefinedBehaviorSanitizer in
 # build-sanitizers/, unless --quick is given. Ends with one summary line.
 #
 #===----------------------------------------------------------------------===#
@@ -43,6 +44,27 @@ for config in "${configs[@]}"; do
   fi
   passed=$((passed + total - bad))
   failed=$((failed + bad))
+
+  # The Python package's tests (pytest), once, against the default build.
+  if [[ "$dir" == "$root/build" ]]; then
+    echo "== python: running pytest (python/tests)"
+    HQDM_OPT="$dir/bin/hqdm-opt" "$root/.venv/bin/python" -m pytest -q \
+      -p no:cacheprovider "$root/python/tests" 2>&1 | tee "$dir/pytest.log" |
+      grep -vE "^\.+ *\[ *[0-9]+%\]$"
+    # pytest's last line: "N passed, M failed, K errors in T s".
+    summary=$(tail -n 1 "$dir/pytest.log")
+    py_passed=$(grep -oE "[0-9]+ passed" <<<"$summary" | grep -oE "[0-9]+")
+    py_failed=0
+    for n in $(grep -oE "[0-9]+ (failed|errors?)" <<<"$summary" | grep -oE "^[0-9]+"); do
+      py_failed=$((py_failed + n))
+    done
+    if [[ -z "$py_passed" && "$py_failed" == 0 ]]; then
+      echo "== python: pytest ran no test"
+      failed=$((failed + 1))
+    fi
+    passed=$((passed + ${py_passed:-0}))
+    failed=$((failed + ${py_failed:-0}))
+  fi
 done
 
 if ((failed == 0)); then

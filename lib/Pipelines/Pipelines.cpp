@@ -33,6 +33,13 @@ using namespace mlir;
 
 void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
                                    const LowerToCPUOptions &options) {
+  // Weights referenced by name get their data from the safetensors file
+  // (the option, else the module's hqdm.weights attribute; nothing to do
+  // when neither is given and every resource has data).
+  LoadWeightsPassOptions load;
+  load.file = options.weights;
+  load.allowElided = true;
+  pm.addPass(createLoadWeightsPass(load));
   // hqdm ops become linalg/tensor/arith/math: the reference semantics.
   pm.addPass(createConvertHqdmToLinalgPass());
   // Fuse the elementwise generics the lowering and torch-mlir produce, so the
@@ -77,6 +84,13 @@ void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
 
 void hqdm::buildQuantizePipeline(OpPassManager &pm,
                                  const QuantizeOptions &options) {
+  // Weights referenced by name get their data from the safetensors file
+  // (the option, else the module's hqdm.weights attribute). Resources
+  // elided by MLIR (__elided__) stay without data: those layers stay float.
+  LoadWeightsPassOptions load;
+  load.file = options.weights;
+  load.allowElided = true;
+  pm.addPass(createLoadWeightsPass(load));
   // Named float layers out of torch-mlir's linalg.
   pm.addPass(createRaisePass());
   PlanPassOptions plan;
@@ -122,6 +136,8 @@ void hqdm::buildQuantizePipeline(OpPassManager &pm,
 
   QuantizeLayersPassOptions quantize;
   quantize.form = options.form;
+  quantize.clipCandidates = options.clipCandidates;
+  quantize.clipNorm = options.clipNorm;
   pm.addPass(createQuantizeLayersPass(quantize));
   // Drop the float weights the quantized layers replaced.
   pm.addPass(createCanonicalizerPass());

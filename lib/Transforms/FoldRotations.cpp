@@ -378,11 +378,11 @@ private:
     for (const std::vector<int64_t> &columns : first)
       featureBlocks.insert(featureBlocks.end(), columns.begin(), columns.end());
     std::string weightWhy;
-    if (failed(readFloatConstant(linear.getWeight(), weightWhy)))
+    if (failed(checkFloatConstant(linear.getWeight(), weightWhy)))
       return "the weight of " + describe(linear) + " is not usable: " +
              weightWhy;
     if (Value bias = linear.getBias();
-        bias && failed(readFloatConstant(bias, weightWhy)))
+        bias && failed(checkFloatConstant(bias, weightWhy)))
       return "the bias of " + describe(linear) + " is not usable: " + weightWhy;
     return "";
   }

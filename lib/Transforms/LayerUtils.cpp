@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::hqdm;
@@ -60,37 +61,122 @@ void FloatLayer::setPlan(LayerPlanAttr plan) const {
     op->removeAttr("plan");
 }
 
-FailureOr<std::vector<double>> mlir::hqdm::readFloatConstant(Value value,
-                                                             std::string &why) {
+std::optional<std::string>
+mlir::hqdm::missingResourceData(DenseResourceElementsAttr attr) {
+  DenseResourceElementsHandle handle = attr.getRawHandle();
+  if (handle.getBlob())
+    return std::nullopt;
+  StringRef key = handle.getKey();
+  // MLIR's own placeholder for data left out of the printed IR.
+  if (key.starts_with("__elided__"))
+    return std::string("its dense_resource blob has no data (elided or "
+                       "missing)");
+  return missingWeightMessage(key);
+}
+
+std::string mlir::hqdm::missingWeightMessage(StringRef key) {
+  return concat("weight '", key,
+                "' has no data: pass its safetensors file with "
+                "--hqdm-load-weights=file=... (hqdm-quantize: weights=...)");
+}
+
+std::optional<std::string> mlir::hqdm::missingWeightData(Value value) {
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!resource || resource.getRawHandle().getBlob() ||
+      resource.getRawHandle().getKey().starts_with("__elided__"))
+    return std::nullopt;
+  return missingWeightMessage(resource.getRawHandle().getKey());
+}
+
+/// The constant attribute of `value` when readFloatConstant can read it,
+/// with the resource data checked; null with `why` set otherwise.
+static Attribute readableFloatConstant(Value value, std::string &why) {
   Attribute attr;
   if (!matchPattern(value, m_Constant(&attr))) {
     why = isa<BlockArgument>(value) ? "it is a function argument"
                                     : "it is not a compile-time constant";
-    return failure();
+    return {};
   }
   auto type = cast<RankedTensorType>(value.getType());
+  if (isa<DenseFPElementsAttr>(attr))
+    return attr;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    auto floatType = dyn_cast<FloatType>(type.getElementType());
+    if (!floatType) {
+      why = "its dense_resource is not a float tensor";
+      return {};
+    }
+    if (std::optional<std::string> missing = missingResourceData(resource)) {
+      why = *missing;
+      return {};
+    }
+    size_t bytes = resource.getRawHandle().getBlob()->getData().size();
+    unsigned width = floatType.getWidth();
+    size_t numel = type.getNumElements();
+    if (width % 8 != 0 || bytes != numel * (width / 8)) {
+      why = concat("its dense_resource blob holds ", bytes, " bytes, not ",
+                   numel, " elements of ", floatType);
+      return {};
+    }
+    return attr;
+  }
+  why = "its constant is not a dense float tensor";
+  return {};
+}
+
+LogicalResult mlir::hqdm::checkFloatConstant(Value value, std::string &why) {
+  return success(bool(readableFloatConstant(value, why)));
+}
+
+FailureOr<std::vector<double>> mlir::hqdm::readFloatConstant(Value value,
+                                                             std::string &why) {
+  Attribute attr = readableFloatConstant(value, why);
+  if (!attr)
+    return failure();
+  auto type = cast<RankedTensorType>(value.getType());
+  auto floatType = cast<FloatType>(type.getElementType());
+  size_t numel = type.getNumElements();
   std::vector<double> values;
-  values.reserve(type.getNumElements());
   if (auto dense = dyn_cast<DenseFPElementsAttr>(attr)) {
+    values.reserve(numel);
+    if (floatType.isF32()) {
+      for (float v : dense.getValues<float>())
+        values.push_back(v);
+      return values;
+    }
     for (APFloat v : dense.getValues<APFloat>())
       values.push_back(v.convertToDouble());
     return values;
   }
-  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr)) {
-    std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
-    if (!data || data->size() != size_t(type.getNumElements())) {
-      why = "its dense_resource blob has no data (elided or missing)";
-      return failure();
+  auto resource = cast<DenseResourceElementsAttr>(attr);
+  ArrayRef<char> data = resource.getRawHandle().getBlob()->getData();
+  unsigned width = floatType.getWidth();
+  values.resize(numel);
+  if (floatType.isF32()) {
+    for (size_t i = 0; i < numel; ++i) {
+      float v;
+      std::memcpy(&v, data.data() + 4 * i, 4);
+      values[i] = v;
     }
-    values.assign(data->begin(), data->end());
     return values;
   }
-  if (isa<DenseResourceElementsAttr>(attr)) {
-    why = "its dense_resource blob is not readable as f32";
-    return failure();
+  if (floatType.isF64()) {
+    std::memcpy(values.data(), data.data(), 8 * numel);
+    return values;
   }
-  why = "its constant is not a dense float tensor";
-  return failure();
+  // f16, bf16, f8 ...: through APFloat from the raw little-endian bits.
+  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
+  unsigned bytes = width / 8;
+  for (size_t i = 0; i < numel; ++i) {
+    uint64_t bits = 0;
+    for (unsigned b = 0; b < bytes; ++b)
+      bits |= uint64_t(uint8_t(data[i * bytes + b])) << (8 * b);
+    values[i] = APFloat(semantics, APInt(width, bits)).convertToDouble();
+  }
+  return values;
 }
 
 DenseElementsAttr mlir::hqdm::makeFloatConstant(RankedTensorType type,
@@ -153,12 +239,4 @@ UniformQuantizer mlir::hqdm::clippedQuantizer(double lo, double hi,
     q.zeroPoint = std::clamp<int64_t>(
         int64_t(std::nearbyint(-l / double(q.scale))), 0, maxLevel);
   return q;
-}
-
-int64_t mlir::hqdm::quantizeLevel(double x, float s, int64_t z,
-                                  int64_t minLevel, int64_t maxLevel) {
-  if (s == 0.0f)
-    return z;
-  double r = std::nearbyint(x / double(s)); // ties to even
-  return std::clamp<int64_t>(int64_t(r) + z, minLevel, maxLevel);
 }

@@ -10,10 +10,13 @@
 
 #include "hqdm/Dialect/Hqdm/IR/HqdmOps.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Remarks.h"
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -63,20 +66,57 @@ struct UniformQuantizer {
 UniformQuantizer clippedQuantizer(double lo, double hi, double ratio,
                                   bool symmetric, int64_t maxLevel);
 
+/// round_half_even(r) as std::nearbyint computes it in the default rounding
+/// mode, inline and without a libm call: adding and subtracting 1.5 * 2^52
+/// leaves the nearest integer (ties to even) for |r| < 2^51; larger
+/// magnitudes (and NaN) are returned as they are.
+inline double roundHalfEven(double r) {
+  constexpr double magic = 6755399441055744.0; // 1.5 * 2^52
+  if (!(std::abs(r) < 2251799813685248.0))     // 2^51
+    return r;
+  // Not folded to r: the build does not use -ffast-math (and must not).
+  return (r + magic) - magic;
+}
+
 /// The level of `x`: clamp(round_half_even(x / s) + z, minLevel, maxLevel),
-/// or z when s is 0 (a zero scale never divides).
-int64_t quantizeLevel(double x, float s, int64_t z, int64_t minLevel,
-                      int64_t maxLevel);
+/// or z when s is 0 (a zero scale never divides). Inline: the clipping
+/// searches call it for every element and candidate.
+inline int64_t quantizeLevel(double x, float s, int64_t z, int64_t minLevel,
+                             int64_t maxLevel) {
+  if (s == 0.0f)
+    return z;
+  double r = roundHalfEven(x / double(s));
+  return std::clamp<int64_t>(int64_t(r) + z, minLevel, maxLevel);
+}
 
 /// Whether `value` is a GELU output, possibly after the post-GELU transform
 /// (hqdm.channel_shift) and a rotation.
 bool isPostGelu(Value value);
 
-/// The values of a constant float tensor (dense or dense_resource with data),
+/// Why the dense_resource `attr` cannot be read, or nullopt when it has data:
+/// a named weight without data gets missingWeightMessage; MLIR's
+/// `__elided__` placeholder gets "its dense_resource blob has no data
+/// (elided or missing)".
+std::optional<std::string> missingResourceData(DenseResourceElementsAttr attr);
+
+/// "weight 'KEY' has no data: pass its safetensors file with ...".
+std::string missingWeightMessage(StringRef key);
+
+/// When `value` is a constant dense_resource weight, named (not MLIR's
+/// `__elided__`), whose blob has no data: the error to report. The passes
+/// that need weight data fail with it instead of leaving the layer alone.
+std::optional<std::string> missingWeightData(Value value);
+
+/// The values of a constant float tensor (dense or dense_resource with data:
+/// f32, f64, f16, bf16 and the f8 types),
 /// row major, as doubles. Fails with `why` set when the value is not such a
 /// constant (a function argument, an elided resource, ...).
 FailureOr<std::vector<double>> readFloatConstant(Value value,
                                                  std::string &why);
+
+/// Whether readFloatConstant would succeed on `value`, without reading the
+/// data; `why` as readFloatConstant sets it.
+LogicalResult checkFloatConstant(Value value, std::string &why);
 
 /// A float tensor constant of `type` (f32, f16 or bf16) holding `values`.
 DenseElementsAttr makeFloatConstant(RankedTensorType type,

@@ -274,6 +274,7 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    missingWeights = false;
     Settings defaults;
     std::string error;
     if (failed(parseScheme(scheme, defaults, error)) ||
@@ -311,7 +312,12 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
       }
       planLayer(layer, settings);
     });
+    if (missingWeights)
+      return signalPassFailure();
   }
+
+  /// Set when a layer's weight is a named dense_resource without data.
+  bool missingWeights = false;
 
   void planLayer(FloatLayer layer, const Settings &settings) {
     Operation *op = layer.getOperation();
@@ -324,8 +330,14 @@ struct PlanPass : hqdm::impl::PlanPassBase<PlanPass> {
                     settings.source);
       return;
     }
+    if (std::optional<std::string> missing =
+            missingWeightData(layer.getWeight())) {
+      op->emitError() << "layer '" << name << "': " << *missing;
+      missingWeights = true;
+      return;
+    }
     std::string why;
-    if (failed(readFloatConstant(layer.getWeight(), why))) {
+    if (failed(checkFloatConstant(layer.getWeight(), why))) {
       layer.setPlan(nullptr);
       ++numKeptFloat;
       remark::missed(op->getLoc(), remarkOpts("hqdm-plan", "NotPlanned"))

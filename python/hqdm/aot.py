@@ -87,7 +87,8 @@ class CompileError(AotError):
 
 def find_hqdm_opt(hqdm_opt=None):
     """The hqdm-opt to run: `hqdm_opt` if given, else $HQDM_OPT, else the one
-    on PATH."""
+    on PATH, else the repository's build/bin/hqdm-opt (for the package
+    installed in place from a checkout, as utils/setup.sh does)."""
     for candidate, origin in ((hqdm_opt, "the hqdm_opt argument"),
                               (os.environ.get("HQDM_OPT"), "$HQDM_OPT")):
         if candidate:
@@ -97,6 +98,9 @@ def find_hqdm_opt(hqdm_opt=None):
                     origin, candidate))
             return path
     path = shutil.which("hqdm-opt")
+    built = Path(__file__).resolve().parents[2] / "build" / "bin" / "hqdm-opt"
+    if path is None and built.is_file():
+        path = str(built)
     if path is None:
         raise AotError(
             "cannot find hqdm-opt: pass its path (hqdm_opt=, --hqdm-opt) or set "

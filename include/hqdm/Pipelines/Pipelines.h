@@ -20,6 +20,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       llvm::cl::desc("Emit _mlir_ciface_ wrappers for every public function, "
                      "for ahead-of-time shared libraries called from C"),
       llvm::cl::init(false)};
+  PassOptions::Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("safetensors file with the model's dense_resource "
+                     "weights (default: the module's hqdm.weights attribute; "
+                     "docs/Weights.md)"),
+      llvm::cl::init("")};
 };
 
 /// hqdm plus linalg-on-tensors IR down to the LLVM dialect, runnable by
@@ -29,6 +35,12 @@ void buildLowerToCPUPipeline(OpPassManager &pm,
 
 /// Options of `hqdm-quantize`; each is forwarded to the pass that uses it.
 struct QuantizeOptions : public PassPipelineOptions<QuantizeOptions> {
+  PassOptions::Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("safetensors file with the model's dense_resource "
+                     "weights (default: the module's hqdm.weights attribute; "
+                     "docs/Weights.md)"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> scheme{
       *this, "scheme",
       llvm::cl::desc("Weight and activation bits: w4a4, w4a8, w4a3, w8a8"),
@@ -65,6 +77,16 @@ struct QuantizeOptions : public PassPipelineOptions<QuantizeOptions> {
       *this, "fold",
       llvm::cl::desc("Fold rotations into producer weights where legal"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> clipCandidates{
+      *this, "clip-candidates",
+      llvm::cl::desc("Weight clipping ratios tried per output channel (1, "
+                     "0.99, ...; fewer compile large models faster)"),
+      llvm::cl::init(80)};
+  PassOptions::Option<double> clipNorm{
+      *this, "clip-norm",
+      llvm::cl::desc("p of the L_p error the weight clipping search "
+                     "minimizes (2 is the fastest)"),
+      llvm::cl::init(2.4)};
   PassOptions::Option<std::string> form{
       *this, "form",
       llvm::cl::desc("integer (qlinear/qconv2d) | fake-quant (float "

@@ -9,6 +9,41 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LoadWeightsPass : Pass<"hqdm-load-weights", "::mlir::ModuleOp"> {
+  let summary = "Attach a safetensors file's tensors to dense_resource weights";
+  let description = [{
+    An imported model refers to its parameters by their PyTorch state_dict
+    names, `arith.constant dense_resource<blocks.0.attn.qkv.weight> :
+    tensor<3456x1152xf32>`, with no `{-# dialect_resources #-}` entry for
+    them. This pass maps the safetensors file (`file`, else the module's
+    `hqdm.weights` string attribute) and attaches every such tensor's bytes
+    to its resource without copying them (unaligned tensors are copied). It
+    checks the header (length, JSON, every entry's dtype, shape and byte
+    range) and, for every blob-less resource, that the file has it with the
+    IR's element type and shape. Resources that already hold data are left
+    alone; tensors of the file the module does not use are ignored. Without
+    a file, blob-less resources are an error (with `allow-elided`, except
+    `__elided__` ones). See docs/Weights.md.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", "\"\"",
+           "The safetensors file (default: the module's hqdm.weights "
+           "attribute)">,
+    Option<"allowElided", "allow-elided", "bool", "false",
+           "Leave `dense_resource<__elided__>` (MLIR's placeholder for "
+           "elided data) without data instead of failing; the pipelines "
+           "set it">,
+  ];
+  let statistics = [
+    Statistic<"numLoaded", "loaded", "Number of weights attached">,
+    Statistic<"numCopied", "copied",
+              "Number of weights copied because their data was unaligned">,
+    Statistic<"numBytes", "bytes", "Bytes of weight data attached">,
+    Statistic<"numUnused", "unused",
+              "Number of tensors in the file the module does not use">,
+  ];
+}
+
 def RaisePass : Pass<"hqdm-raise", "::mlir::ModuleOp"> {
   let summary = "Recognise torch-mlir's linalg layers as named hqdm float layers";
   let description = [{
