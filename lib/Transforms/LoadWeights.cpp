@@ -262,8 +262,11 @@ struct LoadWeightsPass : hqdm::impl::LoadWeightsPassBase<LoadWeightsPass> {
       });
     });
 
+    // The module attribute is only a default: when every weight already has
+    // its data (e.g. an explicit file was loaded first), the file it names
+    // is not needed and need not exist any more.
     std::string path = file;
-    if (path.empty())
+    if (path.empty() && !missing.empty())
       if (auto attr = module->getAttrOfType<StringAttr>("hqdm.weights"))
         path = attr.str();
     if (path.empty()) {

@@ -254,3 +254,19 @@ def test_cli_errors(tmp_path):
     assert r.returncode == 1 and "no such MLIR file" in r.stderr
     r = _hqdm("frobnicate")
     assert r.returncode == 2 and "unknown command" in r.stderr
+
+
+def test_moved_weights_file(hqdm_opt, tmp_path):
+    """The module names the file it was imported with; an explicit weights
+    file replaces it, and without one the old path is reported."""
+    module, args = zoo.build("dit-block", seed=9)
+    imported = import_module(module, args, weights=tmp_path / "w.safetensors")
+    moved = tmp_path / "moved.safetensors"
+    imported.weights.rename(moved)
+    out = hqdm.compile(imported, weights=moved, work_dir=tmp_path / "a",
+                       hqdm_opt=hqdm_opt)(*args)
+    assert rel_err(out, _torch_out(module, args)) < 1e-4
+    imported.weights = None
+    with pytest.raises(hqdm.CompileError, match="cannot open weights file "
+                       ".*w.safetensors"):
+        hqdm.compile(imported, work_dir=tmp_path / "b", hqdm_opt=hqdm_opt)
