@@ -199,11 +199,13 @@ def grid(schemes, methods):
 # The model
 # --------------------------------------------------------------------------
 
-def layer_names(module, args):
-    """{numbered hqdm layer name: torch module name}: hqdm-raise numbers
-    linears and convolutions separately in program order (linear_0, ...,
-    conv2d_0, ...), which for a traced module is the order in which they
-    are called; one forward pass with hooks records that order."""
+def layer_names(module, args, named=True):
+    """{hqdm layer name: torch module name}. With named weights hqdm-raise
+    names a layer after its weight, i.e. its torch module name. With inline
+    weights it numbers linears and convolutions separately in program order
+    (linear_0, ..., conv2d_0, ...), which for a traced module is the order
+    in which they are called; one forward pass with hooks records that
+    order."""
     import torch
     order = []
     hooks = []
@@ -223,8 +225,9 @@ def layer_names(module, args):
     for kind, name, mod in order:
         i = counters.get(kind, 0)
         counters[kind] = i + 1
-        names["{}_{}".format(kind, i)] = name
-        channels["{}_{}".format(kind, i)] = (
+        key = name if named else "{}_{}".format(kind, i)
+        names[key] = name
+        channels[key] = (
             mod.in_features if kind == "linear" else mod.in_channels)
     return names, channels
 
@@ -977,11 +980,10 @@ def build_parser(prog):
     p.add_argument("--no-clip", action="store_true",
                    help="do not clip predicted x0 to [-1, 1]")
     p.add_argument("--out", default="eval-out")
-    p.add_argument("--named-weights", action="store_true",
-                   help="import with named weights (a safetensors file, "
-                   "--hqdm-load-weights) instead of inline; experimental: the "
-                   "layer names then differ from the numbered ones the scope "
-                   "and per-layer configs use")
+    p.add_argument("--inline-weights", action="store_true",
+                   help="keep the weights inline in the IR instead of in a "
+                   "safetensors file the IR names (layers are then named "
+                   "linear_N instead of after their torch modules)")
     p.add_argument("--keep-work", action="store_true",
                    help="keep every compiled model's files under OUT/work")
     p.add_argument("--hqdm-opt", default=None)
@@ -1089,22 +1091,23 @@ def evaluate(a, argv):
     if desc.get("weights") == "random":
         say("random weights (no checkpoint); all-zero adaLN-Zero parameters "
             "redrawn from N(0, 0.02^2)")
-    names, in_channels = layer_names(module, args)
+    names, in_channels = layer_names(module, args,
+                                     named=not a.inline_weights)
     num_classes = int(module.num_classes)
     learn_sigma = bool(getattr(module, "learn_sigma", False))
     size = _image_size(module)
     image_shape = (int(module.in_channels), int(size), int(size))
 
     # The module, imported once (weights inline).
-    # Weights inline in the IR (default), or named (a safetensors file the
-    # IR references; --named-weights, experimental: see docs/Evaluation.md).
+    # Weights named (a safetensors file the IR references; layers are named
+    # after their torch modules), or inline in the IR (--inline-weights).
     help_text = subprocess.run([hqdm_opt, "--help"], capture_output=True,
                                text=True).stdout
     weights = None
-    if a.named_weights:
+    if not a.inline_weights:
         if "--hqdm-load-weights" not in help_text:
-            raise EvalError("--named-weights: {} has no --hqdm-load-weights"
-                            .format(src_opt))
+            raise EvalError("{} has no --hqdm-load-weights: use "
+                            "--inline-weights".format(src_opt))
         weights = work / "weights.safetensors"
     say("importing {} (batch {}, {} weights)".format(
         a.model, batch, "named" if weights else "inline"))
