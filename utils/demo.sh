@@ -5,7 +5,8 @@
 # torch-mlir emitted it (test/Models/dit_block.mlir): shows what hqdm-quantize
 # decided for every layer, runs the quantized program on the CPU with
 # mlir-runner, and reports its output SQNR against the float model for every
-# scheme and Hadamard mode.
+# scheme and Hadamard mode. Then takes the tiny trained DiT from PyTorch
+# through import, calibration, quantization and sampling (hqdm eval).
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -47,5 +48,16 @@ echo "== 3. every scheme and mode against float (test/Quantization/quality.py)"
 "$root/.venv/bin/python" "$root/test/Quantization/quality.py" "$model" \
   --hqdm-opt "$opt" --runner "$runner" | sed 's/^/   /'
 echo
-echo "Next: docs/Quantization.md explains the pipeline, its options and remarks;"
-echo "utils/test.sh runs every test."
+echo "== 4. from PyTorch: the tiny trained DiT (examples/tiny_dit) imported with torch-mlir,"
+echo "   calibrated along its own sampling trajectories, quantized, compiled and sampled"
+echo "   against the float model from the same noise (hqdm eval; about a minute)"
+"$root/.venv/bin/hqdm" eval --model tiny-dit --steps 10 --samples 2 \
+  --schemes w4a8,w4a4 --methods rtn,had1,hqdm --layer-steps 0 \
+  --hqdm-opt "$opt" --out "$work/eval" --quiet >"$work/eval.log" 2>&1 ||
+  { tail -n 20 "$work/eval.log"; exit 1; }
+sed -n '/## Mean per-step/,/## Per-step output/p' "$work/eval/results.md" |
+  grep -v "^## Per-step output" | sed 's/^/   /'
+echo "   (the full grid, per-layer SQNR and plots: docs/Evaluation.md)"
+echo
+echo "Next: docs/Import.md (from PyTorch), docs/Quantization.md (the pipeline, its"
+echo "options and remarks), docs/Evaluation.md; utils/test.sh runs every test."
