@@ -119,6 +119,21 @@ def test_whole_dit_matches_pytorch(hqdm_opt, tmp_path):
     assert rel_err(out, _torch_out(module, args)) < 1e-4
 
 
+def test_whole_unet_matches_pytorch(hqdm_opt, tmp_path):
+    """The small class-conditional LDM UNet: ResBlocks, attention at 8x8,
+    stride-2 downsampling, nearest upsampling and skip concatenation."""
+    module, args = zoo.build("unet:UNet-S", ["num_classes=4",
+                                             "class_dropout_prob=0.1"], seed=1)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    imported = import_module(module, args, weights=tmp_path / "w.safetensors")
+    out = hqdm.compile(imported, work_dir=tmp_path / "fp",
+                       hqdm_opt=hqdm_opt)(*args)
+    assert rel_err(out, _torch_out(module, args)) < 1e-4
+
+
 # ---------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------
