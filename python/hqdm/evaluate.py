@@ -136,9 +136,9 @@ def format_table(report):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def main(argv=None, prog="python -m hqdm.evaluate"):
     ap = argparse.ArgumentParser(
-        prog="python -m hqdm.evaluate",
+        prog=prog,
         description="Output SQNR (dB) of quantized configurations against "
                     "the float model, per sampler step.")
     ap.add_argument("model")
