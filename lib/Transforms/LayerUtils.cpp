@@ -240,3 +240,168 @@ UniformQuantizer mlir::hqdm::clippedQuantizer(double lo, double hi,
         int64_t(std::nearbyint(-l / double(q.scale))), 0, maxLevel);
   return q;
 }
+
+//===----------------------------------------------------------------------===//
+// The clipping search's float ranking kernel
+//===----------------------------------------------------------------------===//
+
+bool clipsearch::FloatPower::set(double value) {
+  if (!(value >= 1 && value <= 8))
+    return false;
+  p = value;
+  whole = int(std::floor(value));
+  fraction = float(value - std::floor(value));
+  return true;
+}
+
+namespace {
+
+/// 1.5 * 2^23: (r + magic) - magic rounds a float r with |r| < 2^22 to the
+/// nearest integer, ties to even (in the default rounding mode).
+constexpr float kRoundMagic = 12582912.0f;
+
+template <typename To, typename From>
+inline To bitCast(From from) {
+  static_assert(sizeof(To) == sizeof(From));
+  To to;
+  std::memcpy(&to, &from, sizeof(To));
+  return to;
+}
+
+/// The kernel below is plain C++ that GCC vectorizes for the baseline
+/// target (SSE2, 4 floats). Where the toolchain supports function
+/// multiversioning (GCC on x86-64 ELF), rowError is also compiled
+/// for AVX2 (8 floats) and picked at load time on machines that have it.
+/// Not FMA: the two versions then do the same IEEE operations in the same
+/// order per lane and return the same sums; the errors bounded in
+/// QuantizeLayers.cpp (and measured by ClipSearchTest) are those of
+/// separate multiplications and additions.
+#if defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__) &&             \
+    !defined(__clang__) && !defined(HQDM_NO_KERNEL_CLONES)
+#define HQDM_KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HQDM_KERNEL_CLONES
+#endif
+/// Inlined into rowError, so that its AVX2 version has AVX2 code throughout.
+#define HQDM_KERNEL_INLINE __attribute__((always_inline)) inline
+
+HQDM_KERNEL_INLINE float fractionalPowerImpl(float e, float f) {
+  // max(e, 2^-40) on the bits (e >= 0: they order as the values do); a
+  // float comparison would keep GCC from vectorizing (-ftrapping-math).
+  // (0x2b800000 is 2^-40, written out: a named constant here stops GCC 12
+  // from vectorizing the select.)
+  int32_t eBits = bitCast<int32_t>(e);
+  // e = 2^k * m with m in [sqrt(1/2), sqrt(2)).
+  uint32_t bits = uint32_t(eBits < 0x2b800000 ? 0x2b800000 : eBits);
+  int32_t k = int32_t(bits - 0x3f3504f3u) >> 23;
+  float m = bitCast<float>(bits - (uint32_t(k) << 23));
+  float x = m - 1.0f;
+  // log2(1 + x) on [sqrt(1/2) - 1, sqrt(2) - 1]: 3.2e-7 absolute.
+  float log2m =
+      x * (1.4426998f +
+           x * (-0.72137564f +
+                x * (0.48046356f +
+                     x * (-0.35896865f +
+                          x * (0.29728624f +
+                               x * (-0.27264872f + x * 0.17049858f))))));
+  // y = f (k + log2m) = a + b with a = fHigh k exact (fHigh: f's top 12
+  // bits, k in [-40, 3]) and b small, so that t = y - round(y) loses only
+  // about 2^-25 (one float rounding of f (k + log2m) would lose up to half
+  // an ulp of 41).
+  float fHigh = bitCast<float>(bitCast<uint32_t>(f) & 0xfffff000u);
+  float fLow = f - fHigh; // exact
+  float kf = float(k);
+  float a = fHigh * kf; // exact
+  float b = fLow * kf + f * log2m;
+  float n = ((a + b) + kRoundMagic) - kRoundMagic;
+  float t = (a - n) + b; // a - n exact; t in [-1/2, 1/2] up to 2^-24
+  // 2^t on [-1/2, 1/2]: 1.3e-7 relative.
+  float exp2t =
+      1.0000001f +
+      t * (0.693147f +
+           t * (0.24022102f +
+                t * (0.055506855f + t * (0.009676116f + t * 0.0013285342f))));
+  // 2^n for n in [-41, 8] by its exponent field.
+  float scale = bitCast<float>(uint32_t(int32_t(n) + 127) << 23);
+  return exp2t * scale;
+}
+
+/// out[i] = |w_i - q_i s|^p, i < n. A plain loop over arrays: GCC
+/// vectorizes it at -O3 for the baseline target.
+template <int Whole, bool Fraction>
+HQDM_KERNEL_INLINE void errorTerms(const float *__restrict w, float *__restrict out, int64_t n,
+                float s, float inverse, float lo, float hi, float f) {
+  for (int64_t i = 0; i < n; ++i) {
+    float r = w[i] * inverse;
+    r = r < lo ? lo : r;
+    r = r > hi ? hi : r;
+    float q = (r + kRoundMagic) - kRoundMagic;
+    float e = std::fabs(w[i] - q * s);
+    float power = e;
+    for (int j = 1; j < Whole; ++j)
+      power *= e;
+    if (Fraction)
+      power *= fractionalPowerImpl(e, f);
+    out[i] = power;
+  }
+}
+
+template <int Whole, bool Fraction>
+HQDM_KERNEL_CLONES double rowError(const float *w, int64_t n, float s, float inverse, float lo,
+                float hi, float f, double limit) {
+  using namespace clipsearch;
+  static_assert(kLanes == 16 && kBlock % kLanes == 0);
+  alignas(64) float terms[kBlock];
+  double lanes[kLanes] = {};
+  double sum = 0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    int64_t m = std::min(kBlock, n - b);
+    errorTerms<Whole, Fraction>(w + b, terms, m, s, inverse, lo, hi, f);
+    float block[kLanes] = {};
+    for (int64_t i = 0; i < m; i += kLanes)
+      for (int64_t j = 0; j < kLanes; ++j)
+        block[j] += terms[i + j];
+    for (int64_t j = 0; j < kLanes; ++j)
+      lanes[j] += double(block[j]);
+    // The lanes' total, as a tree in a fixed order: it never decreases from
+    // one block to the next.
+    double half[8], quarter[4];
+    for (int j = 0; j < 8; ++j)
+      half[j] = lanes[j] + lanes[j + 8];
+    for (int j = 0; j < 4; ++j)
+      quarter[j] = half[j] + half[j + 4];
+    sum = (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
+    if (sum > limit)
+      break;
+  }
+  return sum;
+}
+
+} // namespace
+
+float clipsearch::fractionalPower(float e, float f) {
+  return fractionalPowerImpl(e, f);
+}
+
+double clipsearch::approximateRowError(const float *w, int64_t n, float s,
+                                       float inverse, float lo, float hi,
+                                       const FloatPower &power, double limit) {
+  float f = power.fraction;
+  bool fraction = f != 0.0f;
+#define HQDM_ROW_ERROR(W)                                                      \
+  case W:                                                                      \
+    return fraction ? rowError<W, true>(w, n, s, inverse, lo, hi, f, limit)    \
+                    : rowError<W, false>(w, n, s, inverse, lo, hi, f, limit);
+  switch (power.whole) {
+    HQDM_ROW_ERROR(1)
+    HQDM_ROW_ERROR(2)
+    HQDM_ROW_ERROR(3)
+    HQDM_ROW_ERROR(4)
+    HQDM_ROW_ERROR(5)
+    HQDM_ROW_ERROR(6)
+    HQDM_ROW_ERROR(7)
+  default:
+    return rowError<8, false>(w, n, s, inverse, lo, hi, f, limit);
+  }
+#undef HQDM_ROW_ERROR
+}

@@ -89,6 +89,54 @@ inline int64_t quantizeLevel(double x, float s, int64_t z, int64_t minLevel,
   return std::clamp<int64_t>(int64_t(r) + z, minLevel, maxLevel);
 }
 
+/// The float32 ranking kernel of the weight clipping search (QuantizeLayers):
+/// sum |w - q s|^p over a row, branch-free so that it vectorizes with the
+/// baseline x86-64 (SSE2) target. Its error against the exact double
+/// computation is bounded in QuantizeLayers.cpp; the constants here are the
+/// parts of that bound that come from the kernel itself.
+namespace clipsearch {
+
+/// |e|^p as e^whole (float multiplications) times e^fraction.
+struct FloatPower {
+  double p = 2;
+  int whole = 2;       // floor(p), in [1, 8]
+  float fraction = 0;  // float(p - floor(p)), in [0, 1)
+  /// p in [1, 8]; fails (returns false) otherwise.
+  bool set(double p);
+};
+
+/// fractionalPower clamps its argument from below to this (2^-40).
+constexpr float kFractionFloor = 0x1p-40f;
+/// The maximum relative error of fractionalPower(e, f) against e^f computed
+/// exactly from the float arguments, for e in [2^-40, 8] and f in [0, 1):
+/// the log2 polynomial (3.2e-7 absolute, times f ln 2), the exp2 polynomial
+/// (1.3e-7 relative), the reduction (about 2^-25 absolute) and the float
+/// evaluation. Measured over every float in [2^-40, 8] for ten values of f
+/// (ClipSearchTest's DISABLED_FractionalPowerExhaustive): at most 4.2e-7,
+/// growing with f (3.0e-7 at f = 0.4).
+constexpr double kFractionalPowerError = 1e-6;
+
+/// e^f for e >= 0 and f in [0, 1), as 2^(f log2 max(e, 2^-40)) with
+/// polynomials for log2 (on [sqrt(1/2), sqrt 2)) and exp2 (on [-1/2, 1/2]).
+float fractionalPower(float e, float f);
+
+/// A block of kBlock elements is summed in kLanes float lanes (kBlock /
+/// kLanes terms each), which are then added to kLanes double lanes (n /
+/// kBlock additions each); the total adds the double lanes (kLanes - 1
+/// additions) after every block, where the sum may stop early.
+constexpr int64_t kLanes = 16, kBlock = 64;
+
+/// sum over i < n of |w_i - q_i s|^p with q_i = round_half_even(clamp(w_i *
+/// inverse, lo, hi)) (the level minus the zero point), computed in float as
+/// in the bound in QuantizeLayers.cpp. `n` is a multiple of kLanes. Stops
+/// after the first block at whose end the partial sum exceeds `limit` and
+/// returns that partial sum (the sum is non-decreasing block by block).
+double approximateRowError(const float *w, int64_t n, float s, float inverse,
+                           float lo, float hi, const FloatPower &power,
+                           double limit = INFINITY);
+
+} // namespace clipsearch
+
 /// Whether `value` is a GELU output, possibly after the post-GELU transform
 /// (hqdm.channel_shift) and a rotation.
 bool isPostGelu(Value value);

@@ -29,6 +29,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Threading.h"
 
+#include <atomic>
 #include <cmath>
 
 namespace mlir::hqdm {
@@ -112,22 +113,255 @@ double approximateRowError(const double *w, int64_t n, float s, int64_t z,
   return error;
 }
 
+/// How the clipping searches went, for the pass statistics.
+struct SearchCounts {
+  std::atomic<int64_t> rows{0}, fastRows{0}, approximate{0}, earlyExits{0},
+      survivors{0}, exact{0};
+};
+
+/// The float ranking pass of the clipping search and the bound that lets an
+/// exact second pass decide. The row is scaled by a power of two 2^-k (exact)
+/// so that max |w| is in [1/2, 1); every candidate scale s (a float) scales
+/// the same way, and so do the errors (E by 2^-kp), which leaves every
+/// comparison below unchanged. All quantities below are of the scaled row.
+///
+/// Per element, with u = 2^-24, u0 = u unless every w is a float (then 0),
+/// eta = 2^-150 (float(w) when subnormal):
+///  - the float level q_f = rne(clamp(float(w) * float(1/s), lo, hi)) and
+///    the exact code's q_d = clamp(rne(w /_double s), lo, hi) can differ only
+///    where w / s is within (u0 + 2u + 2^-53)|w| / s + eta / s of a tie
+///    k + 1/2 (float(w) * float(1/s) is within (u0 + 2u + u^2)|w / s| of w /
+///    s; rounding and clamping to integers are monotone, and |lo|, |hi| <=
+///    2^20 keep |w / s| far enough from both ends for the two to be
+///    adjacent levels); the errors of the two adjacent levels then differ by
+///    2 s |w / s - (k + 1/2)| <= 2 (u0 + 2.0001 u)|w| + 2.0001 eta.
+///  - e_hat = |float(w) - q_f * s| in float (q_f * s rounded, |q_f s| <= |w|
+///    + e, then the subtraction rounded, or exact when subnormal) is within
+///    (u0 + u)(1 + u)|w| + (2u + u^2) e_f + (1 + u) eta of e_f = |w - q_f s|.
+/// Together: |e_hat - e| <= alpha |w| + beta e + gamma with e = |w - q_d s|,
+/// alpha = 1.0001 (3 u0 + 5 u), beta = 2.0001 u, gamma = 3.01 eta.
+/// Minkowski's inequality (p >= 1) turns that into norms over the row:
+/// | ||e_hat||_p - ||e||_p | <= alpha ||w||_p + beta ||e||_p + gamma n^(1/p).
+///
+/// The kernel's term T = float(e_hat^whole) * fractionalPower(e_hat,
+/// float(frac p)), rounded, is within rho e_hat^p + tau of e_hat^p: rho from
+/// whole + 1 float roundings, kFractionalPowerError and float's rounding of
+/// frac p (times |ln e_hat| <= 41 ln 2); tau = 1.0001 * 2^(-40 p) covers
+/// e_hat < 2^-40 (fractionalPower's floor) and 2^-121 the products that
+/// underflow (e_hat <= 8: each lost 2^-150 grows by at most 8^8).
+/// The terms are non-negative and each goes through at most kBlock / kLanes
+/// - 1 float additions and n / kBlock + kLanes double ones (the lanes of
+/// approximateRowError): A = sum T (1 + d_i), |d_i| <= sigma. The exact
+/// pass (double, std::pow within 1 ulp, e with one rounding) is within eps =
+/// (n + p + 2) 2^-53 (1.01) of E = ||e||_p^p, plus under = n 2^-574 for
+/// the terms that underflow (2^-1074 each, at most 2^-1074 2^(-kp) here as
+/// |k| p <= 500).
+struct RowBound {
+  double p = 2, n = 0, rho = 0, tau = 0, sigma = 0, beta = 0, eps = 0;
+  double under = 0;
+  double slack = 0; // alpha ||w||_p + gamma n^(1/p)
+  /// An upper bound of the exact pass's error of a candidate whose
+  /// approximate error is `a`.
+  double upper(double a) const {
+    double norm = std::pow((a / (1 - sigma) + n * tau) / (1 - rho), 1 / p);
+    return std::pow((norm + slack) / (1 - beta), p) * (1 + eps) + under;
+  }
+  /// The approximate error above which a candidate's exact error is
+  /// certainly above `exact`: A > limit gives ||e_hat||^p >= (A / (1 +
+  /// sigma) - n tau) / (1 + rho) > (((exact + under) / (1 - eps))^(1/p)
+  /// (1 + beta) + slack)^p, so ||e||^p (1 - eps) - under > exact. 1e-9
+  /// covers this arithmetic's own rounding.
+  double limit(double exact) const {
+    double norm =
+        std::pow((exact + under) / (1 - eps), 1 / p) * (1 + beta) + slack;
+    return (std::pow(norm, p) * (1 + rho) + n * tau) * (1 + sigma) *
+           (1 + 1e-9);
+  }
+};
+
+/// The two-pass search of one row with the float kernel; false (and nothing
+/// chosen) when the row is outside the kernel's assumptions (non-finite or
+/// all-zero values, scales out of range, p outside [1, 8]): the caller then
+/// searches it the old way.
+bool searchRowFast(const double *data, int64_t cols, double lo, double hi,
+                   bool symmetric, int64_t minLevel, int64_t maxLevel,
+                   int64_t candidates, const clipsearch::FloatPower &power,
+                   std::atomic<int64_t> &hint, SearchCounts &counts,
+                   float &bestScale, int64_t &bestZero) {
+  using namespace clipsearch;
+  double maxAbs = std::max(-lo, hi);
+  if (!(maxAbs > 0) || !std::isfinite(maxAbs))
+    return false;
+  int k;
+  std::frexp(maxAbs, &k);
+  // The exact pass's errors far from double's underflow and overflow.
+  if (std::abs(double(k)) * power.p > 500)
+    return false;
+  double down = std::ldexp(1.0, -k);
+  // The row in float, zero-padded to a multiple of kLanes (zeros add
+  // exactly 0), largest magnitudes first (16 buckets of |w| / max |w|): a
+  // candidate that clips too much shows it early, which lets the ranking
+  // stop it early. The sums and their bound do not depend on the order.
+  int64_t n = (cols + kLanes - 1) / kLanes * kLanes;
+  std::vector<float> w(n, 0.0f);
+  constexpr int kBuckets = 16;
+  SmallVector<uint8_t, 0> bucket(cols);
+  int64_t offset[kBuckets + 1] = {};
+  double toBucket = double(kBuckets) / (maxAbs * down);
+  for (int64_t i = 0; i < cols; ++i) {
+    double v = std::abs(data[i] * down);
+    if (!(v < 1)) // NaN; inf makes maxAbs inf
+      return false;
+    int b = kBuckets - 1 - std::min(kBuckets - 1, int(v * toBucket));
+    bucket[i] = uint8_t(b);
+    ++offset[b + 1];
+  }
+  for (int b = 0; b < kBuckets; ++b)
+    offset[b + 1] += offset[b];
+  bool exact = true;
+  for (int64_t i = 0; i < cols; ++i) {
+    double v = data[i] * down;
+    float f = float(v);
+    exact &= double(f) == v;
+    w[offset[bucket[i]]++] = f;
+  }
+
+  struct Candidate {
+    float scale; // the candidate's scale, of the row as it is
+    float s, inverse, lo, hi;
+    int64_t z;
+  };
+  SmallVector<Candidate, 100> cands(candidates);
+  for (int64_t c = 0; c < candidates; ++c) {
+    UniformQuantizer q =
+        clippedQuantizer(lo, hi, 1.0 - 0.01 * double(c), symmetric, maxLevel);
+    double scaled = double(q.scale) * down;
+    float s = float(scaled);
+    double levelLo = double(minLevel - q.zeroPoint),
+           levelHi = double(maxLevel - q.zeroPoint);
+    // A normal scale exactly 2^-k s, levels around 0 within 2^20, and
+    // errors up to 1 + 4 = 5 (< 8, which the power assumes).
+    if (!(double(s) == scaled && s >= 0x1p-60f && s <= 1.0f) ||
+        !(levelLo <= 0 && levelHi >= 0 && levelLo >= -0x1p20 &&
+          levelHi <= 0x1p20) ||
+        std::max(-levelLo, levelHi) * double(s) > 4)
+      return false;
+    float inverse = 1.0f / s;
+    if (!std::isfinite(inverse))
+      return false;
+    cands[c] = {q.scale, s, inverse, float(levelLo), float(levelHi),
+                q.zeroPoint};
+  }
+
+  constexpr double u = 0x1p-24;
+  double p = power.p, dn = double(n);
+  double whole = power.whole, fraction = p - std::floor(p);
+  bool hasFraction = power.fraction != 0.0f;
+  RowBound bound;
+  bound.p = p;
+  bound.n = dn;
+  double phiError =
+      std::expm1(std::abs(double(power.fraction) - fraction) * 41 * M_LN2);
+  bound.rho = (std::pow(1 + u, whole + 1) *
+                   (1 + (hasFraction ? kFractionalPowerError : 0)) *
+                   (1 + phiError) -
+               1) *
+              1.0001;
+  bound.tau = (hasFraction ? 1.0001 * std::exp2(-40 * p) : 0) + 0x1p-121;
+  bound.sigma = (double(kBlock / kLanes - 1) * u +
+                 (dn / double(kBlock) + double(kLanes) + 1) * 0x1p-53) *
+                1.001;
+  bound.beta = 2.0001 * u;
+  bound.eps = (dn + p + 2) * 0x1p-53 * 1.01;
+  bound.under = dn * 0x1p-574;
+  double u0 = exact ? 0 : u;
+  double alpha = 1.0001 * (3 * u0 + 5 * u), gamma = 3.01 * 0x1p-150;
+  // ||w||_p from the kernel with every level 0 (e_hat = |float(w)|):
+  // ||float(w)||_p <= (A / (1 - sigma) + n tau) / (1 - rho))^(1/p), and
+  // ||w||_p <= (||float(w)||_p + eta n^(1/p)) / (1 - u0).
+  double rootN = std::pow(dn, 1 / p);
+  double weightSum =
+      approximateRowError(w.data(), n, 1.0f, 1.0f, 0.0f, 0.0f, power);
+  double weightNorm =
+      (std::pow((weightSum / (1 - bound.sigma) + dn * bound.tau) /
+                    (1 - bound.rho),
+                1 / p) +
+       0x1p-150 * rootN) /
+      (1 - u0) * (1 + 1e-12);
+  bound.slack = (alpha * weightNorm + gamma * rootN) * (1 + 1e-12);
+
+  // Ranking: from the hint (the last row's choice) outwards, each candidate
+  // stopped as soon as its partial sum is above the limit set by the best so
+  // far (the sums only grow, and the limit only falls).
+  SmallVector<double, 100> approx(candidates, INFINITY);
+  SmallVector<bool, 100> complete(candidates, false);
+  double bestApprox = INFINITY, limit = INFINITY;
+  int64_t start = std::clamp<int64_t>(hint.load(std::memory_order_relaxed), 0,
+                                      candidates - 1);
+  for (int64_t step = 0; step < 2 * candidates; ++step) {
+    int64_t c = start + (step % 2 ? (step + 1) / 2 : -(step / 2));
+    if (c < 0 || c >= candidates)
+      continue;
+    const Candidate &cand = cands[c];
+    double a = approximateRowError(w.data(), n, cand.s, cand.inverse, cand.lo,
+                                   cand.hi, power, limit);
+    if (a > limit) {
+      counts.earlyExits.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    counts.approximate.fetch_add(1, std::memory_order_relaxed);
+    approx[c] = a;
+    complete[c] = true;
+    if (a < bestApprox) {
+      bestApprox = a;
+      limit = bound.limit(bound.upper(a));
+    }
+  }
+
+  // Exact: every candidate that can still be the minimum, in order, with
+  // the first one kept on ties, as the exhaustive search would; none when
+  // only one can.
+  SmallVector<int64_t, 8> open;
+  for (int64_t c = 0; c < candidates; ++c)
+    if (complete[c] && !(approx[c] > limit))
+      open.push_back(c);
+  counts.survivors.fetch_add(open.size(), std::memory_order_relaxed);
+  double bestError = INFINITY;
+  int64_t best = open.size() == 1 ? open.front() : -1;
+  for (int64_t c : open.size() > 1 ? ArrayRef(open) : ArrayRef<int64_t>()) {
+    counts.exact.fetch_add(1, std::memory_order_relaxed);
+    double error = quantizeRow(data, cols, cands[c].scale, cands[c].z,
+                               minLevel, maxLevel, p, /*levels=*/nullptr);
+    if (error < bestError) {
+      bestError = error;
+      best = c;
+    }
+  }
+  if (best < 0) // only if the bound were broken (NaN): search the old way
+    return false;
+  bestScale = cands[best].scale;
+  bestZero = cands[best].z;
+  hint.store(best, std::memory_order_relaxed);
+  return true;
+}
+
 /// Per-row clipping search: tries ratios 1, 0.99, ... of the row's range and
 /// keeps the scale (and zero point) with the smallest L_p error (the first
 /// one on ties).
 ///
-/// For p other than 2, std::pow on every element and candidate dominates
-/// the compile time of large models (80 x 669M calls for DiT-XL/2), so the
-/// search runs in two passes that choose exactly what evaluating every
-/// candidate with std::pow would: the first ranks every candidate by its
-/// error with ApproxPow (relative error < kApproxError, so also for the
-/// sums); only the candidates whose approximate error is within the combined
-/// error bound of the best one can be the exact minimum, and the second pass
-/// evaluates just those (usually one or two) with std::pow.
+/// Evaluating every candidate exactly (double, std::pow) dominated the
+/// compile time of large models (80 x 669M elements for DiT-XL/2), so for p
+/// in [1, 8] the search runs in two passes that choose exactly what the
+/// exhaustive exact search would: searchRowFast ranks the candidates with a
+/// vectorized float kernel whose error is bounded (RowBound), and evaluates
+/// exactly only those whose approximate error the bound cannot separate
+/// from the best one (usually one or two). Other p, and rows the kernel
+/// does not take, use the older two-pass search (ApproxPow in double) or,
+/// for p = 2, the exhaustive one.
 QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
                                int64_t rows, int64_t cols,
                                QuantSchemeAttr scheme, int64_t candidates,
-                               double p) {
+                               double p, SearchCounts &counts) {
   QuantizedWeight result;
   result.levels.resize(w.size());
   result.scales.resize(rows);
@@ -135,9 +369,13 @@ QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
   int64_t minLevel = scheme.getMinLevel(), maxLevel = scheme.getMaxLevel();
   bool symmetric = scheme.getSymmetric();
   std::vector<double> errors(rows), signals(rows);
-  // The two-pass search for p up to 8 (beyond, e^floor(p) could overflow).
+  clipsearch::FloatPower floatPower;
+  bool fast = floatPower.set(p);
+  // The older two-pass search for p up to 8 (beyond, e^floor(p) could
+  // overflow).
   bool twoPass = p != 2.0 && p > 0 && p <= 8;
   ApproxPow approxPow(twoPass ? p : 2.0);
+  std::atomic<int64_t> hint(std::min<int64_t>(candidates - 1, 30));
 
   parallelFor(ctx, 0, rows, [&](size_t row) {
     const double *data = w.data() + row * cols;
@@ -155,6 +393,7 @@ QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
     double bestError = INFINITY;
     auto consider = [&](int64_t c) {
       auto [s, z] = quantizer(c);
+      counts.exact.fetch_add(1, std::memory_order_relaxed);
       double error = quantizeRow(data, cols, s, z, minLevel, maxLevel, p,
                                  /*levels=*/nullptr);
       if (error < bestError) {
@@ -163,7 +402,12 @@ QuantizedWeight quantizeWeight(MLIRContext *ctx, ArrayRef<double> w,
         bestZero = z;
       }
     };
-    if (!twoPass) {
+    counts.rows.fetch_add(1, std::memory_order_relaxed);
+    if (fast && searchRowFast(data, cols, lo, hi, symmetric, minLevel,
+                              maxLevel, candidates, floatPower, hint, counts,
+                              bestScale, bestZero)) {
+      counts.fastRows.fetch_add(1, std::memory_order_relaxed);
+    } else if (!twoPass) {
       for (int64_t c = 0; c < candidates; ++c)
         consider(c);
     } else {
@@ -240,6 +484,21 @@ double toDecibels(double signal, double error) {
 struct QuantizeLayersPass
     : hqdm::impl::QuantizeLayersPassBase<QuantizeLayersPass> {
   using QuantizeLayersPassBase::QuantizeLayersPassBase;
+
+  // The clipping search (--mlir-pass-statistics).
+  Statistic numClipRows{this, "clip-rows", "Weight rows searched"};
+  Statistic numClipFastRows{this, "clip-fast-rows",
+                            "Rows ranked by the float kernel"};
+  Statistic numClipRanked{this, "clip-ranked",
+                          "Candidates ranked over the whole row"};
+  Statistic numClipExcludedEarly{
+      this, "clip-excluded-early",
+      "Candidates excluded before the end of the row"};
+  Statistic numClipSurvivors{
+      this, "clip-survivors",
+      "Candidates the ranking could not exclude (one per row: no exact pass)"};
+  Statistic numClipExact{this, "clip-exact",
+                         "Candidates evaluated exactly (std::pow)"};
 
   void runOnOperation() override {
     if (form != "integer" && form != "fake-quant") {
@@ -426,9 +685,16 @@ struct QuantizeLayersPass
     QuantSchemeAttr weightScheme = plan.getWeight();
     bool perChannel = weightScheme.getGranularity() == Granularity::PerChannel;
     int64_t rows = perChannel ? outputs : 1;
+    SearchCounts counts;
     QuantizedWeight q =
         quantizeWeight(ctx, *weight, rows, weightType.getNumElements() / rows,
-                       weightScheme, clipCandidates, clipNorm);
+                       weightScheme, clipCandidates, clipNorm, counts);
+    numClipRows += counts.rows;
+    numClipFastRows += counts.fastRows;
+    numClipRanked += counts.approximate;
+    numClipExcludedEarly += counts.earlyExits;
+    numClipSurvivors += counts.survivors;
+    numClipExact += counts.exact;
 
     // The integers the layer multiplies: levels minus zero points, rotated
     // exactly for single.
