@@ -21,6 +21,7 @@ GPU target is issue 6/7's lowering; asking for it here says so.
 
 import os
 import shlex
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
@@ -38,6 +39,26 @@ class CompileError(RuntimeError):
     """A model that could not be compiled, with the reason."""
 
 
+# Paths of the libraries this process has loaded. dlopen returns the handle
+# it already has for a path it has loaded, even when the file was rebuilt
+# since (a second compile into the same work_dir): such a library is loaded
+# from a fresh copy instead.
+_LOADED = set()
+
+
+def _load(path):
+    path = Path(path).resolve()
+    if path in _LOADED:
+        n = 1
+        while path.with_name(f"{path.stem}.{n}{path.suffix}") in _LOADED:
+            n += 1
+        copy = path.with_name(f"{path.stem}.{n}{path.suffix}")
+        shutil.copyfile(path, copy)
+        path = copy
+    _LOADED.add(path)
+    return aot.Library(path)
+
+
 class CompiledModel:
     """A compiled function, called with numpy arrays (or torch tensors on the
     CPU) of the imported shapes; returns one numpy array, or a tuple when the
@@ -49,7 +70,7 @@ class CompiledModel:
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.pipeline = list(pipeline)
-        self._library = aot.Library(self.library_path)
+        self._library = _load(self.library_path)
 
     def __call__(self, *args):
         if len(args) != len(self.inputs):

@@ -285,3 +285,16 @@ def test_moved_weights_file(hqdm_opt, tmp_path):
     with pytest.raises(hqdm.CompileError, match="cannot open weights file "
                        ".*w.safetensors"):
         hqdm.compile(imported, work_dir=tmp_path / "b", hqdm_opt=hqdm_opt)
+
+
+def test_two_models_compiled_into_one_work_dir(hqdm_opt, tmp_path):
+    """The second compile into the same directory is the second model, not
+    the first one dlopen already holds for that path."""
+    results = []
+    for spec in ("dit-block", "unet-resblock"):
+        module, args = zoo.build(spec, seed=1)
+        imported = import_module(module, args)
+        out = hqdm.compile(imported, work_dir=tmp_path, hqdm_opt=hqdm_opt)(*args)
+        assert rel_err(out, _torch_out(module, args)) < 1e-4
+        results.append(out.shape)
+    assert results == [(2, 16, 64), (2, 32, 8, 8)]
