@@ -31,15 +31,20 @@
 
 using namespace mlir;
 
+/// Weights referenced by name get their data from the safetensors file
+/// `file`, else from the one the module's hqdm.weights attribute names;
+/// nothing happens when every resource already has data. Resources elided by
+/// MLIR (__elided__) stay without data: those layers stay float.
+static void addLoadWeightsPass(OpPassManager &pm, StringRef file) {
+  hqdm::LoadWeightsPassOptions load;
+  load.file = file.str();
+  load.allowElided = true;
+  pm.addPass(hqdm::createLoadWeightsPass(load));
+}
+
 void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
                                    const LowerToCPUOptions &options) {
-  // Weights referenced by name get their data from the safetensors file
-  // (the option, else the module's hqdm.weights attribute; nothing to do
-  // when neither is given and every resource has data).
-  LoadWeightsPassOptions load;
-  load.file = options.weights;
-  load.allowElided = true;
-  pm.addPass(createLoadWeightsPass(load));
+  addLoadWeightsPass(pm, options.weights);
   // hqdm ops become linalg/tensor/arith/math: the reference semantics.
   pm.addPass(createConvertHqdmToLinalgPass());
   // Fuse the elementwise generics the lowering and torch-mlir produce, so the
@@ -84,13 +89,7 @@ void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
 
 void hqdm::buildQuantizePipeline(OpPassManager &pm,
                                  const QuantizeOptions &options) {
-  // Weights referenced by name get their data from the safetensors file
-  // (the option, else the module's hqdm.weights attribute). Resources
-  // elided by MLIR (__elided__) stay without data: those layers stay float.
-  LoadWeightsPassOptions load;
-  load.file = options.weights;
-  load.allowElided = true;
-  pm.addPass(createLoadWeightsPass(load));
+  addLoadWeightsPass(pm, options.weights);
   // Named float layers out of torch-mlir's linalg.
   pm.addPass(createRaisePass());
   PlanPassOptions plan;

@@ -43,25 +43,17 @@ def _split_options(options):
 
 
 def _load_state(module, checkpoint):
-    import torch
+    """Loads a DiT `.pt` or a `.safetensors` state dict into `module`,
+    strictly (hqdm.checkpoint: missing, unexpected and mis-shaped keys are
+    listed)."""
+    from .checkpoint import CheckpointError, load_dit_checkpoint
     path = Path(checkpoint)
     if not path.is_file():
         raise ZooError(f"checkpoint {path} does not exist")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-        try:
-            state = load_file(str(path))
-        except Exception as e:
-            raise ZooError(f"{path}: not a readable safetensors file: {e}")
-        with torch.no_grad():
-            result = module.load_state_dict(state, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ZooError(f"{path} does not match {type(module).__name__}: "
-                           f"missing {result.missing_keys[:8]}, unexpected "
-                           f"{result.unexpected_keys[:8]}")
-        return module
-    from .checkpoint import load_dit_checkpoint
-    return load_dit_checkpoint(str(path), module)
+    try:
+        return load_dit_checkpoint(str(path), module)
+    except CheckpointError as e:
+        raise ZooError(str(e)) from None
 
 
 def _dit_config(name):
@@ -87,13 +79,10 @@ def build(spec, options=(), *, device=None, seed=0):
 
     kind, _, name = spec.partition(":")
     if kind == "tiny-dit":
-        config = json.loads((TINY_DIT / "config.json").read_text())
-        model_args = dict(config.get("model", config))
-        model_args.update(opts)
+        from .checkpoint import read_config
         from .models.dit import DiT
         with ctx:
-            model = DiT(**{k: v for k, v in model_args.items()
-                           if k in DiT.__init__.__code__.co_varnames})
+            model = DiT(**{**read_config(TINY_DIT / "config.json"), **opts})
         checkpoint = checkpoint or TINY_DIT / "tiny_dit.safetensors"
         kind = "dit"
     elif kind == "dit":

@@ -187,25 +187,26 @@ def test_missing_weights_file(hqdm_opt, tmp_path):
                      work_dir=tmp_path / "c", hqdm_opt=hqdm_opt)
 
 
-def test_weight_missing_from_file(hqdm_opt, tmp_path):
+def _drop(tensors, name):
+    del tensors[name]
+
+
+def _narrow(tensors, name):
+    tensors[name] = tensors[name][:, :32].contiguous()
+
+
+@pytest.mark.parametrize("edit, name", [(_drop, "attn.qkv.weight"),
+                                        (_narrow, "mlp.fc1.weight")])
+def test_weight_missing_or_misshapen(edit, name, hqdm_opt, tmp_path):
+    """A weights file without one of the tensors, or with it in the wrong
+    shape: the error names the tensor."""
     from safetensors.torch import load_file, save_file
     imported, _ = _imported_block(tmp_path)
     tensors = load_file(str(imported.weights))
-    del tensors["attn.qkv.weight"]
-    save_file(tensors, str(tmp_path / "partial.safetensors"))
-    with pytest.raises(hqdm.CompileError, match="attn.qkv.weight"):
-        hqdm.compile(imported, weights=tmp_path / "partial.safetensors",
-                     work_dir=tmp_path / "c", hqdm_opt=hqdm_opt)
-
-
-def test_weight_of_wrong_shape(hqdm_opt, tmp_path):
-    from safetensors.torch import load_file, save_file
-    imported, _ = _imported_block(tmp_path)
-    tensors = load_file(str(imported.weights))
-    tensors["mlp.fc1.weight"] = tensors["mlp.fc1.weight"][:, :32].contiguous()
-    save_file(tensors, str(tmp_path / "bad.safetensors"))
-    with pytest.raises(hqdm.CompileError, match="mlp.fc1.weight"):
-        hqdm.compile(imported, weights=tmp_path / "bad.safetensors",
+    edit(tensors, name)
+    save_file(tensors, str(tmp_path / "edited.safetensors"))
+    with pytest.raises(hqdm.CompileError, match=name):
+        hqdm.compile(imported, weights=tmp_path / "edited.safetensors",
                      work_dir=tmp_path / "c", hqdm_opt=hqdm_opt)
 
 
