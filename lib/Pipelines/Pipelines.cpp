@@ -13,6 +13,12 @@
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
@@ -42,37 +48,42 @@ static void addLoadWeightsPass(OpPassManager &pm, StringRef file) {
   pm.addPass(hqdm::createLoadWeightsPass(load));
 }
 
-void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
-                                   const LowerToCPUOptions &options) {
-  addLoadWeightsPass(pm, options.weights);
-  // hqdm ops become linalg/tensor/arith/math: the reference semantics.
-  pm.addPass(createConvertHqdmToLinalgPass());
-  // Fuse the elementwise generics the lowering and torch-mlir produce, so the
-  // program makes fewer passes over memory.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-
-  // Tensors to buffers across function boundaries, with identity layouts so
-  // that C callers pass plain strided descriptors.
+/// Tensors to buffers across function boundaries (identity layouts, so that
+/// C callers pass plain strided descriptors), and frees what the program
+/// allocates; the pipeline leaves bufferization.dealloc ops that the last
+/// pass turns into memref ops.
+static void addBufferizationPasses(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Free what the program allocates; the pipeline leaves
-  // bufferization.dealloc ops that the next pass turns into memref ops.
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
+}
 
-  // Loops, then the LLVM dialect.
-  pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  if (options.emitCInterface)
+/// hqdm ops to linalg (the reference semantics), fused elementwise.
+static void addHqdmToLinalgPasses(OpPassManager &pm) {
+  pm.addPass(hqdm::createConvertHqdmToLinalgPass());
+  // Fuse the elementwise generics the lowering and torch-mlir produce, so the
+  // program makes fewer passes over memory.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// Host code on memrefs (loops, GPU host ops) down to the LLVM dialect.
+static void addHostToLLVMPasses(OpPassManager &pm, bool emitCInterface,
+                                bool gpu) {
+  if (emitCInterface)
     pm.addPass(hqdm::createEmitCInterfacePass());
+  if (gpu) {
+    // Kernels take bare pointers: their buffers have static shapes.
+    GpuToLLVMConversionPassOptions toLLVM;
+    toLLVM.kernelBarePtrCallConv = true;
+    pm.addPass(createGpuToLLVMConversionPass(toLLVM));
+  }
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   // Intrinsics where LLVM has them (roundeven, fabs, ...), libm for the rest
@@ -85,6 +96,62 @@ void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+/// Memref loops to control flow.
+static void addLoopsToCFPasses(OpPassManager &pm) {
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+}
+
+void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
+                                   const LowerToCPUOptions &options) {
+  addLoadWeightsPass(pm, options.weights);
+  addHqdmToLinalgPasses(pm);
+  addBufferizationPasses(pm);
+  addLoopsToCFPasses(pm);
+  addHostToLLVMPasses(pm, options.emitCInterface, /*gpu=*/false);
+}
+
+void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
+                                    const LowerToCUDAOptions &options) {
+  addLoadWeightsPass(pm, options.weights);
+  // Quantized layers (with their rotation, scale and quantizer) become
+  // launches of kernels generated for their shapes; the rest stays for the
+  // CPU path. Canonicalization drops the replaced quantizers.
+  hqdm::ConvertHqdmToGPUPassOptions toGPU;
+  toGPU.chip = options.chip;
+  toGPU.smCount = options.smCount;
+  pm.addPass(hqdm::createConvertHqdmToGPUPass(toGPU));
+  pm.addPass(createCanonicalizerPass());
+  addHqdmToLinalgPasses(pm);
+  addBufferizationPasses(pm);
+  // After deallocation planning, which cannot see into GPU host ops.
+  pm.addPass(hqdm::createGpuLaunchToHostPass());
+  addLoopsToCFPasses(pm);
+
+  // The kernels: NVVM, with the target attached for serialization.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  toNVVM.useBarePtrCallConv = true;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  addHostToLLVMPasses(pm, options.emitCInterface, /*gpu=*/true);
+
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
 void hqdm::buildQuantizePipeline(OpPassManager &pm,
@@ -154,4 +221,10 @@ void hqdm::registerHqdmPipelines() {
       "Lower hqdm and linalg-on-tensors IR to the LLVM dialect for the CPU "
       "(runnable by mlir-runner, or ahead of time as a shared library)",
       buildLowerToCPUPipeline);
+  PassPipelineRegistration<LowerToCUDAOptions>(
+      "hqdm-lower-to-cuda",
+      "Lower quantized hqdm IR to a host module whose quantized layers run as "
+      "generated CUDA kernels (PTX or cubin embedded) through the mgpu* "
+      "runtime, and the rest on the CPU",
+      buildLowerToCUDAPipeline);
 }

@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
   // gpu-module-to-binary translates GPU modules to LLVM IR in-process.
   mlir::registerAllGPUToLLVMIRTranslations(registry);
   registry.insert<mlir::hqdm::HqdmDialect>();
+  mlir::hqdm::registerGpuLaunchBufferization(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "hqdm optimizer driver: quantization and Hadamard rotation "

@@ -9,6 +9,11 @@
 #define HQDM_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -28,6 +33,9 @@ namespace hqdm {
 /// Adds the patterns that lower every hqdm op to linalg/tensor/arith/math
 /// (and scf for the loops of hqdm.observe and hqdm.step_index).
 void populateHqdmToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Makes hqdm.gpu_launch bufferizable (one-shot bufferization).
+void registerGpuLaunchBufferization(DialectRegistry &registry);
 
 #define GEN_PASS_REGISTRATION
 #include "hqdm/Conversion/Passes.h.inc"

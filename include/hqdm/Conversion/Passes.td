@@ -93,4 +93,65 @@ def EmitCInterfacePass : Pass<"hqdm-emit-c-interface", "::mlir::ModuleOp"> {
   }];
 }
 
+def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Compile quantized linear layers to generated CUDA kernels";
+  let description = [{
+    Replaces each `hqdm.qlinear` whose activations come from an
+    `hqdm.quantize` (symmetric, at most 8 bits) of an optionally
+    block-Hadamard-rotated f32 tensor by an `hqdm.gpu_launch` of two kernels
+    generated for its shapes and added to `gpu.module @hqdm_kernels`:
+
+    * a prologue, one warp per row: the block rotation by warp shuffles
+      (blocks of 2 to 32, the butterflies in the CPU reference's order), the
+      per-token absmax scale (or the given per-tensor or per-step scale),
+      round-half-even quantization and packing to 4 or 8 bits;
+    * a GEMM on the tensor cores: `mma.sync m16n8k64` on packed s4 operands
+      when both are 4-bit and the chip is sm_80/86/89; otherwise
+      `mma.sync m16n8k32` on s8, with 4-bit operands kept packed in memory
+      and unpacked to bytes in registers (Hopper has no 4-bit tensor-core
+      math). Weights are centered on their zero points at compile time and
+      stored as 4-bit values, one int8 plane, or two int8 digits
+      `w = lo + 128 * hi` for exactly rotated weights that exceed a byte.
+      Two-stage cp.async pipeline through shared memory; tiles of 64 or 128
+      chosen from the layer's shape; the epilogue dequantizes
+      (`((acc * sx) * sw) * multiplier + bias`) and stores f32, f16 or bf16.
+
+    Layers the kernels do not cover stay as they are, for the CPU lowering,
+    with a remark saying why (`--remarks-filter=hqdm-lower-to-cuda`).
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", "\"sm_90\"",
+           "Target: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
+    Option<"smCount", "sm-count", "int64_t", "132",
+           "Streaming multiprocessors to fill when choosing tiles">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def GpuLaunchToHostPass : Pass<"hqdm-gpu-launch-to-host", "::mlir::ModuleOp"> {
+  let summary = "Turn bufferized hqdm.gpu_launch ops into GPU host operations";
+  let description = [{
+    Each `hqdm.gpu_launch` on memrefs becomes, on one asynchronous stream:
+    a device buffer per operand and temp (`gpu.alloc`), copies of the inputs
+    to the device, the `gpu.launch_func` ops in order, copies of the outputs
+    back, `gpu.dealloc` of every device buffer, and a final `gpu.wait`.
+    Operands with a non-identity layout go through a contiguous host copy.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // HQDM_CONVERSION_PASSES_TD

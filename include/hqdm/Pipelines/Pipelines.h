@@ -136,6 +136,45 @@ struct QuantizeOptions : public PassPipelineOptions<QuantizeOptions> {
       llvm::cl::init(2048)};
 };
 
+/// Options of `hqdm-lower-to-cuda`.
+struct LowerToCUDAOptions : public PassPipelineOptions<LowerToCUDAOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("GPU: sm_80, sm_86, sm_89 (4-bit tensor cores), sm_90 "
+                     "or sm_90a"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Kernel object: isa (PTX, no toolkit needed), bin "
+                     "(cubin, by ptxas) or fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit directory for ptxas (default: PATH, "
+                     "CUDA_HOME, CUDA_ROOT or CUDA_PATH)"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> smCount{
+      *this, "sm-count",
+      llvm::cl::desc("Streaming multiprocessors the tiles should fill"),
+      llvm::cl::init(132)};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("Emit _mlir_ciface_ wrappers for every public function"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> weights{
+      *this, "weights",
+      llvm::cl::desc("safetensors file with the model's dense_resource "
+                     "weights (default: the module's hqdm.weights attribute)"),
+      llvm::cl::init("")};
+};
+
+/// Quantized hqdm IR to a host module in the LLVM dialect whose quantized
+/// layers run as generated CUDA kernels (embedded as PTX or cubin) through
+/// the mgpu* runtime; everything else runs on the CPU as in
+/// hqdm-lower-to-cpu.
+void buildLowerToCUDAPipeline(OpPassManager &pm,
+                              const LowerToCUDAOptions &options);
+
 /// Float model (torch-mlir linalg or hqdm float layers) to quantized hqdm:
 /// raise, plan, insert Hadamard rotations, fold them where legal, quantize.
 void buildQuantizePipeline(OpPassManager &pm, const QuantizeOptions &options);

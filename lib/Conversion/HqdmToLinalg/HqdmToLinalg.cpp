@@ -1467,6 +1467,8 @@ struct ConvertHqdmToLinalgPass
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<HqdmDialect>();
+    // Launches of generated GPU kernels are host code, lowered later.
+    target.addLegalOp<GpuLaunchOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     populateHqdmToLinalgPatterns(patterns);

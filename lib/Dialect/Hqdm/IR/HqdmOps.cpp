@@ -630,3 +630,66 @@ LogicalResult ChannelShiftOp::verify() {
       failed(expectShape(*this, "divisor", getDivisor().getType(), {channels},
                          "one entry per channel")));
 }
+
+//===----------------------------------------------------------------------===//
+// GpuLaunchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GpuLaunchOp::verify() {
+  bool onTensors = !getResults().empty();
+  for (Value output : getOutputs()) {
+    bool isTensor = isa<RankedTensorType>(output.getType());
+    if (isTensor != onTensors)
+      return emitOpError() << "has " << getNumResults()
+                           << " results, so its outputs must all be "
+                           << (onTensors ? "tensors" : "memrefs");
+  }
+  if (onTensors && getResultTypes() != getOutputs().getTypes())
+    return emitOpError() << "results must have the outputs' types";
+  for (Type temp : getTemps().getAsValueRange<TypeAttr>())
+    if (!isa<MemRefType>(temp) || !cast<MemRefType>(temp).hasStaticShape())
+      return emitOpError() << "temp " << temp
+                           << " is not a statically shaped memref";
+  int64_t numBuffers = getNumOperands() + getTemps().size();
+  for (Attribute attr : getLaunches()) {
+    auto launch = dyn_cast<DictionaryAttr>(attr);
+    if (!launch)
+      return emitOpError() << "launch " << attr << " is not a dictionary";
+    if (!launch.getAs<SymbolRefAttr>("kernel"))
+      return emitOpError() << "launch " << launch << " has no kernel symbol";
+    for (StringRef key : {"grid", "block"}) {
+      auto dims = launch.getAs<DenseI64ArrayAttr>(key);
+      if (!dims || dims.size() != 3 ||
+          llvm::any_of(dims.asArrayRef(), [](int64_t d) { return d < 1; }))
+        return emitOpError() << "launch " << launch << " needs a positive "
+                             << key << " of 3 sizes";
+    }
+    auto args = launch.getAs<DenseI64ArrayAttr>("args");
+    if (!args)
+      return emitOpError() << "launch " << launch << " has no args";
+    for (int64_t index : args.asArrayRef())
+      if (index < 0 || index >= numBuffers)
+        return emitOpError() << "launch argument " << index
+                             << " names no operand or temp (there are "
+                             << numBuffers << ")";
+  }
+  return success();
+}
+
+void GpuLaunchOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // Only the memref form touches memory: it reads its inputs and writes its
+  // outputs (the kernels may also read them).
+  for (OpOperand &operand : getInputsMutable())
+    if (isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  for (OpOperand &operand : getOutputsMutable())
+    if (isa<MemRefType>(operand.get().getType())) {
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    }
+}

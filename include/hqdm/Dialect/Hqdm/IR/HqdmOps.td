@@ -13,6 +13,7 @@ include "hqdm/Dialect/Hqdm/IR/HqdmAttrs.td"
 include "hqdm/Dialect/Hqdm/IR/HqdmDialect.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -691,6 +692,58 @@ def Hqdm_ModulateOp : Hqdm_Op<"modulate", [Pure]> {
     $input `,` $shift `,` $scale attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// GPU launches
+//===----------------------------------------------------------------------===//
+
+def Hqdm_GpuLaunchOp : Hqdm_Op<"gpu_launch", [
+    AttrSizedOperandSegments, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "Runs a sequence of generated GPU kernels on host buffers";
+  let description = [{
+    The host side of a layer that `convert-hqdm-to-gpu` compiled to kernels,
+    in destination-passing style so that it bufferizes with the rest of the
+    program: on tensors it returns the filled `outputs`; on memrefs it has no
+    results and writes `outputs` in place.
+
+    `temps` lists the types of device scratch buffers. Each entry of
+    `launches` is a dictionary with the kernel (`kernel`, a symbol in a
+    `gpu.module`), the grid and block sizes (`grid`, `block`) and the kernel's
+    arguments (`args`): index `i` names operand `i` (inputs, then outputs)
+    when below the number of operands, else temp `i - #operands`.
+    `hqdm-gpu-launch-to-host` turns the memref form into device allocations,
+    copies and `gpu.launch_func` ops on one stream.
+
+    Example:
+
+    ```mlir
+    %y = hqdm.gpu_launch "fc" ins(%x, %w : tensor<4x64xf32>, tensor<1x64x4xi32>)
+        outs(%init : tensor<4x64xf32>) {
+          temps = [memref<64x8xi32>],
+          launches = [{kernel = @hqdm_kernels::@fc_gemm,
+                       grid = array<i64: 1, 1, 1>, block = array<i64: 128, 1, 1>,
+                       args = array<i64: 3, 1, 2>} ]
+        } -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins
+    StrAttr:$layer,
+    Variadic<AnyShaped>:$inputs,
+    Variadic<AnyShaped>:$outputs,
+    TypeArrayAttr:$temps,
+    ArrayAttr:$launches
+  );
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $layer (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)` attr-dict (`->` type($results)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getOutputsMutable(); }
+  }];
 }
 
 #endif // HQDM_DIALECT_HQDM_IR_HQDMOPS_TD

@@ -1,0 +1,510 @@
+//===- HqdmToGPU.cpp - quantized layers to generated CUDA kernels -*- C++ -*-===//
+//
+// convert-hqdm-to-gpu replaces each supported `hqdm.qlinear`, together with
+// the rotation, scale and quantizer that feed it, by an `hqdm.gpu_launch` of
+// two kernels generated for its shapes (Kernels.cpp); the float input goes
+// in and the dequantized output comes out, so the rest of the program is
+// untouched. hqdm-gpu-launch-to-host later turns the bufferized launches into
+// device allocations, copies and gpu.launch_func ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+#include "hqdm/Conversion/Passes.h"
+#include "hqdm/Dialect/Hqdm/IR/HqdmOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/IR/DstBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Remarks.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace mlir::hqdm {
+#define GEN_PASS_DEF_CONVERTHQDMTOGPUPASS
+#define GEN_PASS_DEF_GPULAUNCHTOHOSTPASS
+#include "hqdm/Conversion/Passes.h.inc"
+} // namespace mlir::hqdm
+
+using namespace mlir;
+using namespace mlir::hqdm;
+using namespace mlir::hqdm::gpu_kernels;
+
+namespace {
+
+constexpr StringLiteral kKernelModule = "hqdm_kernels";
+
+/// "sm_80" -> 80, "sm_90a" -> 90; 0 when the chip is not one hqdm targets.
+int chipVersion(StringRef chip) {
+  return llvm::StringSwitch<int>(chip)
+      .Case("sm_80", 80)
+      .Case("sm_86", 86)
+      .Case("sm_89", 89)
+      .Case("sm_90", 90)
+      .Case("sm_90a", 90)
+      .Default(0);
+}
+
+std::string describe(Value value) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  value.printAsOperand(os, OpPrintingFlags());
+  return text;
+}
+
+/// The parts of a quantized linear layer the kernels compute, once matched.
+struct MatchedLayer {
+  LayerKernelConfig config;
+  Value floatInput;  // [..., K] f32, before rotation
+  Value givenScale;  // rank-0 f32 when the scale is not per token
+  Value weightScale; // [N] or rank 0
+  Value bias;        // [N] or null
+  std::vector<int64_t> centeredWeights; // [N, K]
+};
+
+/// Matches `op` and its producers; returns why it cannot run on the GPU.
+std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
+  LayerKernelConfig &c = layer.config;
+  auto inputType = op.getInput().getType();
+  auto resultType = op.getResult().getType();
+  if (!inputType.hasStaticShape() || !resultType.hasStaticShape())
+    return "its shapes are not static";
+  if (op.getInputZeroPoint())
+    return "its activations are asymmetric (input zero point)";
+  c.k = inputType.getShape().back();
+  c.m = inputType.getNumElements() / std::max<int64_t>(c.k, 1);
+  c.n = resultType.getShape().back();
+  c.outputType = resultType.getElementType();
+
+  // The activation quantizer and its scale.
+  auto quantize = op.getInput().getDefiningOp<QuantizeOp>();
+  if (!quantize)
+    return "its input is not produced by hqdm.quantize";
+  QuantSchemeAttr scheme = quantize.getScheme();
+  if (!scheme.getSymmetric() || scheme.getBits() > 8)
+    return "its activation quantizer is not symmetric with at most 8 bits";
+  if (quantize.getScale() != op.getInputScale())
+    return "the quantizer's scale is not the layer's input scale";
+  c.activationBits = scheme.getBits() <= 4 ? 4 : 8;
+  c.activationMaxLevel = scheme.getMaxLevel();
+  Value rotated = quantize.getInput();
+  if (auto tokenScale = op.getInputScale().getDefiningOp<TokenScaleOp>()) {
+    if (tokenScale.getInput() != rotated ||
+        tokenScale.getBits() != static_cast<int32_t>(scheme.getBits()))
+      return "its per-token scale is not the absmax of the quantized tensor";
+    c.dynamicScale = true;
+  } else if (op.getInputScale().getType().getRank() == 0) {
+    c.dynamicScale = false;
+    layer.givenScale = op.getInputScale();
+  } else {
+    return "its per-token input scale is not computed by hqdm.token_scale";
+  }
+
+  // The online rotation, if any.
+  c.hadamardBlock = 1;
+  layer.floatInput = rotated;
+  if (auto hadamard = rotated.getDefiningOp<HadamardOp>()) {
+    if (hadamard.getNormalizedAxis() != inputType.getRank() - 1 ||
+        !hadamard.getSpec().getNormalized())
+      return "its input rotation is not a normalized one along K";
+    c.hadamardBlock = hadamard.getSpec().getBlock();
+    layer.floatInput = hadamard.getInput();
+  }
+  if (!cast<RankedTensorType>(layer.floatInput.getType())
+           .getElementType()
+           .isF32())
+    return "its float input is not f32";
+
+  // Weights: constant integer levels, centered on their zero points.
+  DenseIntElementsAttr weights;
+  if (!matchPattern(op.getWeight(), m_Constant(&weights)))
+    return "its weight is not a constant";
+  DenseIntElementsAttr zeroPoints;
+  if (op.getWeightZeroPoint() &&
+      !matchPattern(op.getWeightZeroPoint(), m_Constant(&zeroPoints)))
+    return "its weight zero point is not a constant";
+  bool isUnsigned = static_cast<bool>(zeroPoints);
+  std::vector<int64_t> zeros(c.n, 0);
+  if (zeroPoints) {
+    auto values = llvm::to_vector(zeroPoints.getValues<APInt>());
+    for (int64_t row = 0; row < c.n; ++row)
+      zeros[row] = (values.size() == 1 ? values[0] : values[row]).getSExtValue();
+  }
+  layer.centeredWeights.resize(c.n * c.k);
+  int64_t lo = 0, hi = 0, index = 0;
+  for (const APInt &v : weights.getValues<APInt>()) {
+    int64_t level = isUnsigned ? static_cast<int64_t>(v.getZExtValue())
+                               : v.getSExtValue();
+    int64_t centered = level - zeros[index / c.k];
+    layer.centeredWeights[index++] = centered;
+    lo = std::min(lo, centered);
+    hi = std::max(hi, centered);
+  }
+  int64_t maxAbs = std::max(-lo, hi);
+  if (lo >= -8 && hi <= 7) {
+    c.weightBits = 4;
+    c.weightPlanes = 1;
+  } else if (maxAbs <= 127) {
+    c.weightBits = 8;
+    c.weightPlanes = 1;
+  } else if (maxAbs <= 127 * 128 + 64) {
+    c.weightBits = 8;
+    c.weightPlanes = 2;
+  } else {
+    return "its integer weights reach " + std::to_string(maxAbs) +
+           ", beyond two int8 digits";
+  }
+
+  layer.weightScale = op.getWeightScale();
+  c.perChannelWeightScale = op.getWeightScale().getType().getRank() != 0;
+  layer.bias = op.getBias();
+  c.hasBias = static_cast<bool>(layer.bias);
+  if (layer.bias &&
+      !cast<RankedTensorType>(layer.bias.getType()).getElementType().isF32())
+    return "its bias is not f32";
+  c.multiplier = op.getMultiplier().convertToFloat();
+
+  bool int4Chip = chip >= 80 && chip < 90;
+  c.mma = (int4Chip && c.activationBits == 4 && c.weightBits == 4)
+              ? MmaKind::Int4
+              : MmaKind::Int8;
+  return "";
+}
+
+/// `value` ([..., K]) as [M, K].
+Value collapseToMatrix(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() == 2)
+    return value;
+  ReassociationIndices leading;
+  for (int64_t d = 0; d + 1 < type.getRank(); ++d)
+    leading.push_back(d);
+  SmallVector<ReassociationIndices> groups;
+  if (type.getRank() == 1) {
+    auto matrix = RankedTensorType::get({1, type.getDimSize(0)},
+                                        type.getElementType());
+    return tensor::ExpandShapeOp::create(b, loc, matrix, value,
+                                         SmallVector<ReassociationIndices>{{0, 1}});
+  }
+  groups.push_back(leading);
+  groups.push_back({type.getRank() - 1});
+  return tensor::CollapseShapeOp::create(b, loc, value, groups);
+}
+
+/// [M, N] back to the layer's result shape [..., N].
+Value expandFromMatrix(OpBuilder &b, Location loc, Value matrix,
+                       RankedTensorType resultType) {
+  if (resultType.getRank() == 2)
+    return matrix;
+  if (resultType.getRank() == 1)
+    return tensor::CollapseShapeOp::create(
+        b, loc, matrix, SmallVector<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading;
+  for (int64_t d = 0; d + 1 < resultType.getRank(); ++d)
+    leading.push_back(d);
+  return tensor::ExpandShapeOp::create(
+      b, loc, resultType, matrix,
+      SmallVector<ReassociationIndices>{leading, {resultType.getRank() - 1}});
+}
+
+std::string mmaName(const LayerKernelConfig &c) {
+  if (c.mma == MmaKind::Int4)
+    return "mma.sync m16n8k64 s4";
+  return "mma.sync m16n8k32 s8";
+}
+
+struct ConvertHqdmToGPUPass
+    : hqdm::impl::ConvertHqdmToGPUPassBase<ConvertHqdmToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    int chip = chipVersion(this->chip);
+    if (!chip) {
+      module.emitError() << "unsupported chip '" << this->chip
+                         << "': hqdm targets sm_80, sm_86, sm_89, sm_90 and "
+                            "sm_90a";
+      return signalPassFailure();
+    }
+    SmallVector<QLinearOp> layers;
+    module.walk([&](QLinearOp op) { layers.push_back(op); });
+    if (layers.empty())
+      return;
+
+    MLIRContext *ctx = &getContext();
+    OpBuilder builder(ctx);
+    gpu::GPUModuleOp kernels;
+    int64_t index = 0;
+    for (QLinearOp op : layers) {
+      Location loc = op.getLoc();
+      MatchedLayer layer;
+      layer.config.name = "qlinear" + std::to_string(index);
+      std::string why = matchLayer(op, chip, layer);
+      if (why.empty())
+        why = planLayer(layer.config, smCount);
+      if (!why.empty()) {
+        remark::missed(loc, remark::RemarkOpts::name("LeftOnHost")
+                                .category("hqdm-lower-to-cuda"))
+            << ("qlinear stays on the CPU: " + why);
+        continue;
+      }
+      ++index;
+      LayerKernelConfig &c = layer.config;
+
+      if (!kernels) {
+        module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                        builder.getUnitAttr());
+        builder.setInsertionPointToEnd(module.getBody());
+        kernels = gpu::GPUModuleOp::create(builder, module.getLoc(),
+                                           kKernelModule);
+      }
+      builder.setInsertionPointToEnd(kernels.getBody());
+      gpu::GPUFuncOp prologue = buildPrologueKernel(builder, loc, c);
+      gpu::GPUFuncOp gemm = buildGemmKernel(builder, loc, c);
+
+      // Host side, on tensors.
+      builder.setInsertionPoint(op);
+      SmallVector<Value> inputs = {
+          collapseToMatrix(builder, loc, layer.floatInput)};
+      int64_t scaleIndex = -1;
+      if (!c.dynamicScale) {
+        scaleIndex = inputs.size();
+        inputs.push_back(layer.givenScale);
+      }
+      std::vector<int32_t> words = packWeights(c, layer.centeredWeights);
+      auto packedType = RankedTensorType::get(
+          c.packedWeightType(ctx).getShape(), builder.getI32Type());
+      int64_t weightIndex = inputs.size();
+      inputs.push_back(arith::ConstantOp::create(
+          builder, loc,
+          DenseElementsAttr::get(packedType, ArrayRef<int32_t>(words))));
+      int64_t weightScaleIndex = inputs.size();
+      inputs.push_back(layer.weightScale);
+      int64_t biasIndex = -1;
+      if (layer.bias) {
+        biasIndex = inputs.size();
+        inputs.push_back(layer.bias);
+      }
+      int64_t outputIndex = inputs.size();
+      Value init =
+          tensor::EmptyOp::create(builder, loc, {c.m, c.n}, c.outputType);
+      int64_t numOperands = inputs.size() + 1;
+      SmallVector<Attribute> temps = {TypeAttr::get(c.packedInputType(ctx))};
+      int64_t packedIndex = numOperands;
+      if (c.dynamicScale) {
+        scaleIndex = numOperands + 1;
+        temps.push_back(TypeAttr::get(c.tokenScaleType(ctx)));
+      }
+
+      auto launch = [&](gpu::GPUFuncOp kernel, ArrayRef<int64_t> grid,
+                        ArrayRef<int64_t> args) -> Attribute {
+        NamedAttrList entries;
+        entries.append("kernel",
+                       SymbolRefAttr::get(kernels.getSymNameAttr(),
+                                          {FlatSymbolRefAttr::get(kernel)}));
+        entries.append("grid", builder.getDenseI64ArrayAttr(grid));
+        entries.append("block", builder.getDenseI64ArrayAttr({kThreads, 1, 1}));
+        entries.append("args", builder.getDenseI64ArrayAttr(args));
+        return entries.getDictionary(ctx);
+      };
+      SmallVector<int64_t> gemmArgs = {packedIndex, scaleIndex, weightIndex,
+                                       weightScaleIndex};
+      if (biasIndex >= 0)
+        gemmArgs.push_back(biasIndex);
+      gemmArgs.push_back(outputIndex);
+      SmallVector<Attribute> launches = {
+          launch(prologue, {c.mPad / (kThreads / 32), 1, 1},
+                 {0, scaleIndex, packedIndex}),
+          launch(gemm, {c.nPad / c.tileN, c.mPad / c.tileM, 1}, gemmArgs)};
+
+      auto gpuLaunch = GpuLaunchOp::create(
+          builder, loc, TypeRange{init.getType()},
+          builder.getStringAttr(c.name), inputs, ValueRange{init},
+          builder.getArrayAttr(temps), builder.getArrayAttr(launches));
+      Value result = expandFromMatrix(builder, loc, gpuLaunch.getResult(0),
+                                      op.getResult().getType());
+      op.getResult().replaceAllUsesWith(result);
+      op.erase();
+
+      remark::passed(loc, remark::RemarkOpts::name("Kernels")
+                              .category("hqdm-lower-to-cuda"))
+          << (c.name + ": " + std::to_string(c.m) + "x" + std::to_string(c.n) +
+              "x" + std::to_string(c.k) + " A" +
+              std::to_string(c.activationBits) + (c.dynamicScale
+                                                      ? " per-token"
+                                                      : " given-scale") +
+              " W" + std::to_string(c.weightBits) +
+              (c.weightPlanes == 2 ? " (two int8 digits)" : "") +
+              ", hadamard block " + std::to_string(c.hadamardBlock) + ", " +
+              mmaName(c) + ", tile " + std::to_string(c.tileM) + "x" +
+              std::to_string(c.tileN) + "x" + std::to_string(c.tileK()));
+    }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Host side of the launches
+//===----------------------------------------------------------------------===//
+
+struct GpuLaunchToHostPass
+    : hqdm::impl::GpuLaunchToHostPassBase<GpuLaunchToHostPass> {
+  void runOnOperation() override {
+    SmallVector<GpuLaunchOp> launches;
+    getOperation().walk([&](GpuLaunchOp op) { launches.push_back(op); });
+    for (GpuLaunchOp op : launches) {
+      if (!op.getResults().empty()) {
+        op.emitOpError() << "must be bufferized before it is lowered to host "
+                            "code";
+        return signalPassFailure();
+      }
+      lower(op);
+    }
+  }
+
+  /// Device copies of every operand and temp on one stream, the kernels in
+  /// order, the outputs copied back, everything freed, then one wait.
+  void lower(GpuLaunchOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Type tokenType = gpu::AsyncTokenType::get(&getContext());
+    Value token = gpu::WaitOp::create(b, loc, tokenType, ValueRange{})
+                      .getAsyncToken();
+    SmallVector<Value> hostStaging; // identity-layout copies to free
+    SmallVector<std::pair<Value, Value>> writeBack; // (staging, original)
+    auto identity = [](MemRefType type) {
+      return MemRefType::get(type.getShape(), type.getElementType());
+    };
+    // A host buffer with an identity layout holding `value`'s data.
+    auto contiguous = [&](Value value, bool copyIn) -> Value {
+      auto type = cast<MemRefType>(value.getType());
+      if (type.getLayout().isIdentity() && type.getMemorySpace() == nullptr)
+        return value;
+      Value staging = memref::AllocOp::create(b, loc, identity(type));
+      if (copyIn)
+        memref::CopyOp::create(b, loc, value, staging);
+      hostStaging.push_back(staging);
+      return staging;
+    };
+
+    SmallVector<Value> device;
+    SmallVector<Value> hostOutputs;
+    for (Value input : op.getInputs()) {
+      Value host = contiguous(input, /*copyIn=*/true);
+      auto alloc = gpu::AllocOp::create(
+          b, loc, identity(cast<MemRefType>(input.getType())), tokenType,
+          ValueRange{token}, ValueRange{}, ValueRange{});
+      token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{alloc.getAsyncToken()},
+                                    alloc.getMemref(), host)
+                  .getAsyncToken();
+      device.push_back(alloc.getMemref());
+    }
+    for (Value output : op.getOutputs()) {
+      Value host = contiguous(output, /*copyIn=*/false);
+      if (host != output)
+        writeBack.push_back({host, output});
+      hostOutputs.push_back(host);
+      auto alloc = gpu::AllocOp::create(
+          b, loc, identity(cast<MemRefType>(output.getType())), tokenType,
+          ValueRange{token}, ValueRange{}, ValueRange{});
+      token = alloc.getAsyncToken();
+      device.push_back(alloc.getMemref());
+    }
+    for (Type temp : op.getTemps().getAsValueRange<TypeAttr>()) {
+      auto alloc = gpu::AllocOp::create(b, loc, cast<MemRefType>(temp),
+                                        tokenType, ValueRange{token},
+                                        ValueRange{}, ValueRange{});
+      token = alloc.getAsyncToken();
+      device.push_back(alloc.getMemref());
+    }
+    for (Attribute attr : op.getLaunches()) {
+      auto launch = cast<DictionaryAttr>(attr);
+      auto grid = launch.getAs<DenseI64ArrayAttr>("grid").asArrayRef();
+      auto block = launch.getAs<DenseI64ArrayAttr>("block").asArrayRef();
+      SmallVector<Value> args;
+      for (int64_t index : launch.getAs<DenseI64ArrayAttr>("args").asArrayRef())
+        args.push_back(device[index]);
+      auto constant = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(b, loc, v);
+      };
+      auto launchOp = gpu::LaunchFuncOp::create(
+          b, loc, launch.getAs<SymbolRefAttr>("kernel"),
+          gpu::KernelDim3{constant(grid[0]), constant(grid[1]),
+                          constant(grid[2])},
+          gpu::KernelDim3{constant(block[0]), constant(block[1]),
+                          constant(block[2])},
+          /*dynamicSharedMemorySize=*/Value(), args, tokenType,
+          ValueRange{token});
+      token = launchOp.getAsyncToken();
+    }
+    int64_t numInputs = op.getInputs().size();
+    for (auto [i, host] : llvm::enumerate(hostOutputs))
+      token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token}, host,
+                                    device[numInputs + i])
+                  .getAsyncToken();
+    for (Value buffer : device)
+      token = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{token},
+                                     buffer)
+                  .getAsyncToken();
+    gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
+    for (auto [staging, original] : writeBack)
+      memref::CopyOp::create(b, loc, staging, original);
+    for (Value staging : hostStaging)
+      memref::DeallocOp::create(b, loc, staging);
+    op.erase();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Bufferization of hqdm.gpu_launch
+//===----------------------------------------------------------------------===//
+
+struct GpuLaunchBufferization
+    : bufferization::DstBufferizableOpInterfaceExternalModel<
+          GpuLaunchBufferization, GpuLaunchOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const bufferization::BufferizationOptions &options,
+                          bufferization::BufferizationState &state) const {
+    auto launch = cast<GpuLaunchOp>(op);
+    auto buffers = [&](ValueRange values,
+                       SmallVector<Value> &out) -> LogicalResult {
+      for (Value v : values) {
+        if (!isa<TensorType>(v.getType())) {
+          out.push_back(v);
+          continue;
+        }
+        FailureOr<Value> buffer =
+            bufferization::getBuffer(rewriter, v, options, state);
+        if (failed(buffer))
+          return failure();
+        out.push_back(*buffer);
+      }
+      return success();
+    };
+    SmallVector<Value> inputs, outputs;
+    if (failed(buffers(launch.getInputs(), inputs)) ||
+        failed(buffers(launch.getOutputs(), outputs)))
+      return failure();
+    rewriter.setInsertionPoint(op);
+    GpuLaunchOp::create(rewriter, op->getLoc(), TypeRange{},
+                        launch.getLayerAttr(), inputs, outputs,
+                        launch.getTempsAttr(), launch.getLaunchesAttr());
+    bufferization::replaceOpWithBufferizedValues(rewriter, op, outputs);
+    return success();
+  }
+};
+
+} // namespace
+
+void hqdm::registerGpuLaunchBufferization(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, HqdmDialect *) {
+    GpuLaunchOp::attachInterface<GpuLaunchBufferization>(*ctx);
+  });
+}

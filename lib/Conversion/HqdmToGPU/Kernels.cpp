@@ -1,0 +1,602 @@
+//===- Kernels.cpp - generated GPU kernels for quantized layers -*- C++ -*-===//
+//
+// Builds the prologue and GEMM kernels of one quantized linear layer in the
+// gpu, nvgpu and nvvm dialects. Every loop over tiles inside a thread's work
+// is unrolled here, at generation time, so that fragments and accumulators
+// are plain SSA values (registers); only the loops over K stay loops.
+//
+// Fragment layouts are those of PTX's mma.sync for 8-bit and 4-bit integer
+// operands (row-major A, column-major B): with g = lane / 4 and t = lane % 4,
+// a k-step reads, of the 8 32-bit words that hold 32 bytes of a row, word t
+// and word 4 + t of rows g and g + 8 of A, and of row (column of B) g.
+// m16n8k64 s4 and m16n8k32 s8 agree on this word pattern, so one loader
+// serves both; packed 4-bit operands on the 8-bit path are unpacked in
+// registers (see unpackNibbles), which the weight packing accounts for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::hqdm::gpu_kernels;
+
+//===----------------------------------------------------------------------===//
+// Configuration
+//===----------------------------------------------------------------------===//
+
+static int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+int64_t LayerKernelConfig::sharedBytes() const {
+  // Two stages; each row is padded by 16 bytes so that the 8 rows a
+  // fragment load touches fall in distinct banks.
+  int64_t aRow = tileK() * activationBits / 8 + 16;
+  int64_t bRow = tileK() * weightBits / 8 + 16;
+  return 2 * (tileM * aRow + weightPlanes * tileN * bRow);
+}
+
+MemRefType LayerKernelConfig::inputType(MLIRContext *ctx) const {
+  return MemRefType::get({m, k}, Float32Type::get(ctx));
+}
+MemRefType LayerKernelConfig::givenScaleType(MLIRContext *ctx) const {
+  return MemRefType::get({}, Float32Type::get(ctx));
+}
+MemRefType LayerKernelConfig::tokenScaleType(MLIRContext *ctx) const {
+  return MemRefType::get({mPad}, Float32Type::get(ctx));
+}
+MemRefType LayerKernelConfig::packedInputType(MLIRContext *ctx) const {
+  return MemRefType::get({mPad, activationWords()}, IntegerType::get(ctx, 32));
+}
+MemRefType LayerKernelConfig::packedWeightType(MLIRContext *ctx) const {
+  return MemRefType::get({weightPlanes, nPad, weightWords()},
+                         IntegerType::get(ctx, 32));
+}
+MemRefType LayerKernelConfig::weightScaleType(MLIRContext *ctx) const {
+  if (perChannelWeightScale)
+    return MemRefType::get({n}, Float32Type::get(ctx));
+  return MemRefType::get({}, Float32Type::get(ctx));
+}
+MemRefType LayerKernelConfig::biasType(MLIRContext *ctx) const {
+  return MemRefType::get({n}, Float32Type::get(ctx));
+}
+MemRefType LayerKernelConfig::outputMemRefType(MLIRContext *ctx) const {
+  return MemRefType::get({m, n}, outputType);
+}
+
+std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
+                                         int64_t smCount) {
+  if (c.hadamardBlock < 1 || c.hadamardBlock > 32 ||
+      !llvm::isPowerOf2_64(c.hadamardBlock))
+    return "the online Hadamard block " + std::to_string(c.hadamardBlock) +
+           " is not a power of two up to 32 (the prologue rotates within a "
+           "warp)";
+  // Candidate tiles, largest first; keep the first that fills the GPU (one
+  // block per SM at least) and fits the shared memory and register budget.
+  const int64_t tiles[][2] = {{128, 128}, {128, 64}, {64, 128}, {64, 64}};
+  bool chosen = false;
+  for (auto [tm, tn] : tiles) {
+    c.tileM = tm;
+    c.tileN = tn;
+    if (c.sharedBytes() > 48 * 1024 || c.accumulators() > 128)
+      continue;
+    int64_t blocks = ((c.m + tm - 1) / tm) * ((c.n + tn - 1) / tn);
+    chosen = true;
+    if (blocks >= smCount)
+      break;
+  }
+  if (!chosen)
+    return "no tile fits the shared memory and register budget";
+  // Keep the smallest legal tile if none filled the GPU.
+  if (c.sharedBytes() > 48 * 1024 || c.accumulators() > 128) {
+    c.tileM = 64;
+    c.tileN = 64;
+  }
+  c.mPad = roundUp(c.m, c.tileM);
+  c.nPad = roundUp(c.n, c.tileN);
+  c.kPad = roundUp(c.k, c.tileK());
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
+// Weight packing
+//===----------------------------------------------------------------------===//
+
+/// The element of a 32-element chunk that an 8-bit fragment slot holds when
+/// the other operand is 4-bit and unpacked in registers: unpacking word t
+/// gives its even nibbles in slots 4t..4t+3 and its odd ones in
+/// 16+4t..16+4t+3.
+static int64_t slotOfUnpackedElement(int64_t e) {
+  int64_t t = e / 8, j = (e % 8) / 2;
+  return (e % 2 == 0) ? 4 * t + j : 16 + 4 * t + j;
+}
+
+std::vector<int32_t>
+hqdm::gpu_kernels::packWeights(const LayerKernelConfig &c,
+                               const std::vector<int64_t> &w) {
+  int64_t words = c.weightWords();
+  std::vector<int32_t> packed(c.weightPlanes * c.nPad * words, 0);
+  auto wordAt = [&](int64_t plane, int64_t row, int64_t word) -> uint32_t & {
+    return reinterpret_cast<uint32_t &>(
+        packed[(plane * c.nPad + row) * words + word]);
+  };
+  for (int64_t row = 0; row < c.n; ++row) {
+    for (int64_t e = 0; e < c.k; ++e) {
+      int64_t v = w[row * c.k + e];
+      int64_t chunk = e / 32, inChunk = e % 32;
+      if (c.weightBits == 4) {
+        // 8 nibbles a word. On the 4-bit path, and on the 8-bit path against
+        // unpacked 4-bit activations, in element order; against 8-bit
+        // activations, in the order unpacking turns into element order.
+        int64_t position = inChunk; // nibble index within the chunk
+        if (c.mma == MmaKind::Int8 && c.activationBits == 8) {
+          // Word t: nibble 2j = element 4t + j, nibble 2j+1 = 16 + 4t + j.
+          int64_t half = inChunk / 16, r = inChunk % 16;
+          position = (r / 4) * 8 + (r % 4) * 2 + half;
+        }
+        uint32_t nibble = static_cast<uint32_t>(v) & 0xF;
+        wordAt(0, row, chunk * 4 + position / 8) |= nibble
+                                                     << (4 * (position % 8));
+        continue;
+      }
+      // 8-bit digits: w = lo + 128 * hi (one plane when |w| <= 127).
+      int64_t hi = 0, lo = v;
+      if (c.weightPlanes == 2) {
+        hi = static_cast<int64_t>(std::llround(static_cast<double>(v) / 128));
+        lo = v - 128 * hi;
+      }
+      // Byte position within the chunk's 32 bytes.
+      int64_t position = inChunk;
+      if (c.activationBits == 4)
+        position = slotOfUnpackedElement(inChunk);
+      for (unsigned plane = 0; plane < c.weightPlanes; ++plane) {
+        uint32_t byte = static_cast<uint32_t>(plane == 0 ? lo : hi) & 0xFF;
+        wordAt(plane, row, chunk * 8 + position / 4) |= byte
+                                                        << (8 * (position % 4));
+      }
+    }
+  }
+  return packed;
+}
+
+//===----------------------------------------------------------------------===//
+// Building blocks
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Arithmetic helpers on an OpBuilder at one location.
+struct KernelBuilder {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, static_cast<int32_t>(v), 32);
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value div(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value xorI(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
+  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
+  Value shr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value eq(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+  }
+  Value ne(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value toI32(Value index) {
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
+  }
+  Value load(Value memref, ValueRange indices) {
+    return memref::LoadOp::create(b, loc, memref, indices);
+  }
+  void store(Value v, Value memref, ValueRange indices) {
+    memref::StoreOp::create(b, loc, v, memref, indices);
+  }
+  Value shuffleXor(Value v, int64_t offset) {
+    return gpu::ShuffleOp::create(b, loc, v, i32(offset), i32(32),
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// Runs `body` only where `cond` holds.
+  void when(Value cond, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body();
+  }
+};
+
+/// Creates `gpu.func @name(args) kernel` at the builder's insertion point and
+/// leaves the builder at the start of its body.
+gpu::GPUFuncOp createKernel(OpBuilder &b, Location loc, StringRef name,
+                            TypeRange args, TypeRange workgroup = {}) {
+  auto func = gpu::GPUFuncOp::create(b, loc, name,
+                                     b.getFunctionType(args, {}), workgroup);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  b.setInsertionPointToStart(&func.getBody().front());
+  return func;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Prologue
+//===----------------------------------------------------------------------===//
+
+gpu::GPUFuncOp
+hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
+                                       const LayerKernelConfig &c) {
+  OpBuilder::InsertionGuard guard(builder);
+  MLIRContext *ctx = builder.getContext();
+  SmallVector<Type> args = {c.inputType(ctx),
+                            c.dynamicScale ? Type(c.tokenScaleType(ctx))
+                                           : Type(c.givenScaleType(ctx)),
+                            c.packedInputType(ctx)};
+  gpu::GPUFuncOp func =
+      createKernel(builder, loc, c.name + "_prologue", args);
+  KernelBuilder kb{builder, loc};
+  OpBuilder &b = builder;
+  Value x = func.getArgument(0), scaleBuf = func.getArgument(1),
+        packed = func.getArgument(2);
+
+  constexpr int64_t rowsPerBlock = kThreads / 32;
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value lane = kb.rem(tid, kb.idx(32));
+  Value row = kb.add(kb.mul(bid, kb.idx(rowsPerBlock)), kb.div(tid, kb.idx(32)));
+  Value laneBits = kb.toI32(lane);
+  Value rowValid = kb.ult(row, kb.idx(c.m));
+  Value safeRow = kb.select(rowValid, row, kb.idx(0));
+  Value zeroF = kb.f32(0.0);
+
+  // The rotated element `chunk * 32 + lane` of this warp's row (0 outside
+  // the tensor). Butterflies pair lanes at distance B/2 first, then B/4, ...
+  // down to 1, as the CPU reference does, so the f32 results are identical.
+  auto rotated = [&](Value chunk) -> Value {
+    Value e = kb.add(kb.mul(chunk, kb.idx(32)), lane);
+    Value valid = arith::AndIOp::create(b, loc, rowValid, kb.ult(e, kb.idx(c.k)));
+    Value v = kb.load(x, {safeRow, kb.select(valid, e, kb.idx(0))});
+    v = kb.select(valid, v, zeroF);
+    for (int64_t s = c.hadamardBlock / 2; s >= 1; s /= 2) {
+      Value partner = kb.shuffleXor(v, s);
+      Value high = kb.ne(kb.andI(laneBits, kb.i32(s)), kb.i32(0));
+      v = kb.select(high, arith::SubFOp::create(b, loc, partner, v),
+                    arith::AddFOp::create(b, loc, v, partner));
+    }
+    if (c.hadamardBlock > 1)
+      v = arith::MulFOp::create(
+          b, loc, v, kb.f32(1.0 / std::sqrt(double(c.hadamardBlock))));
+    return v;
+  };
+
+  int64_t chunks = c.kPad / 32;
+  Value scale;
+  if (c.dynamicScale) {
+    // Pass 1: the row's absmax (NaN propagates, as in the reference).
+    auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(chunks),
+                                   kb.idx(1), ValueRange{zeroF});
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value a = math::AbsFOp::create(b, loc, rotated(loop.getInductionVar()));
+      Value m = arith::MaximumFOp::create(b, loc, loop.getRegionIterArg(0), a);
+      scf::YieldOp::create(b, loc, m);
+    }
+    Value amax = loop.getResult(0);
+    for (int64_t s = 16; s >= 1; s /= 2)
+      amax = arith::MaximumFOp::create(b, loc, amax, kb.shuffleXor(amax, s));
+    scale = arith::DivFOp::create(b, loc, amax,
+                                  kb.f32(double(c.activationMaxLevel)));
+    kb.when(kb.eq(lane, kb.idx(0)), [&] { kb.store(scale, scaleBuf, {row}); });
+  } else {
+    scale = kb.load(scaleBuf, {});
+  }
+
+  // Pass 2: quantize (round half to even, clamp, zero scale -> level 0) and
+  // pack: lanes OR their shifted levels together across a word's lanes.
+  Value isZeroScale =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, scale, zeroF);
+  auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(chunks), kb.idx(1));
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value chunk = loop.getInductionVar();
+    Value v = rotated(chunk);
+    Value r = math::RoundEvenOp::create(b, loc,
+                                        arith::DivFOp::create(b, loc, v, scale));
+    r = arith::MaximumFOp::create(b, loc, r,
+                                  kb.f32(-double(c.activationMaxLevel)));
+    r = arith::MinimumFOp::create(b, loc, r,
+                                  kb.f32(double(c.activationMaxLevel)));
+    r = kb.select(isZeroScale, zeroF, r);
+    Value q = arith::FPToSIOp::create(b, loc, b.getI32Type(), r);
+    int64_t perWord = 32 / c.activationBits;
+    Value mask = kb.i32((int64_t(1) << c.activationBits) - 1);
+    Value slot = kb.andI(laneBits, kb.i32(perWord - 1));
+    Value word = kb.shl(kb.andI(q, mask),
+                        kb.mul(slot, kb.i32(c.activationBits)));
+    for (int64_t s = 1; s < perWord; s *= 2)
+      word = kb.orI(word, kb.shuffleXor(word, s));
+    Value wordsPerChunk = kb.idx(32 / perWord);
+    Value column = kb.add(kb.mul(chunk, wordsPerChunk),
+                          kb.div(lane, kb.idx(perWord)));
+    kb.when(kb.eq(kb.rem(lane, kb.idx(perWord)), kb.idx(0)),
+            [&] { kb.store(word, packed, {row, column}); });
+  }
+  gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+//===----------------------------------------------------------------------===//
+// GEMM
+//===----------------------------------------------------------------------===//
+
+/// Unpacks 8 signed 4-bit values into two words of 4 signed bytes: the even
+/// nibbles (lo) and the odd ones (hi). Per byte, with n the nibble:
+/// ((n ^ 8) + 0x78) ^ 0x80 is n sign-extended, and no step carries into the
+/// next byte.
+static std::pair<Value, Value> unpackNibbles(KernelBuilder &kb, Value w) {
+  Value mask = kb.i32(0x0F0F0F0F);
+  auto extend = [&](Value nibbles) {
+    Value v = kb.xorI(nibbles, kb.i32(0x08080808));
+    v = kb.add(v, kb.i32(0x78787878));
+    return kb.xorI(v, kb.i32(static_cast<int32_t>(0x80808080u)));
+  };
+  Value lo = extend(kb.andI(w, mask));
+  Value hi = extend(kb.andI(kb.shr(w, kb.i32(4)), mask));
+  return {lo, hi};
+}
+
+gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
+                                                  Location loc,
+                                                  const LayerKernelConfig &c) {
+  OpBuilder::InsertionGuard guard(builder);
+  MLIRContext *ctx = builder.getContext();
+  Type i32Type = builder.getI32Type();
+  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+
+  // Shared-memory tiles, in 32-bit words: [stage, row, word] with rows padded
+  // by 4 words (16 bytes).
+  int64_t aWords = c.tileK() * c.activationBits / 32;
+  int64_t bWords = c.tileK() * c.weightBits / 32;
+  auto sharedA = MemRefType::get({2, c.tileM, aWords + 4}, i32Type,
+                                 MemRefLayoutAttrInterface(), workgroup);
+  auto sharedB =
+      MemRefType::get({2, c.weightPlanes * c.tileN, bWords + 4}, i32Type,
+                      MemRefLayoutAttrInterface(), workgroup);
+
+  SmallVector<Type> args = {c.packedInputType(ctx),
+                            c.dynamicScale ? Type(c.tokenScaleType(ctx))
+                                           : Type(c.givenScaleType(ctx)),
+                            c.packedWeightType(ctx), c.weightScaleType(ctx)};
+  if (c.hasBias)
+    args.push_back(c.biasType(ctx));
+  args.push_back(c.outputMemRefType(ctx));
+  gpu::GPUFuncOp func = createKernel(builder, loc, c.name + "_gemm", args,
+                                     {sharedA, sharedB});
+  KernelBuilder kb{builder, loc};
+  OpBuilder &b = builder;
+  Value a = func.getArgument(0), sx = func.getArgument(1),
+        w = func.getArgument(2), sw = func.getArgument(3);
+  Value bias = c.hasBias ? func.getArgument(4) : Value();
+  Value y = func.getArgument(args.size() - 1);
+  Value sa = func.getWorkgroupAttributions()[0];
+  Value sb = func.getWorkgroupAttributions()[1];
+
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value blockN = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+                        kb.idx(c.tileN));
+  Value blockM = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
+                        kb.idx(c.tileM));
+  Value lane = kb.rem(tid, kb.idx(32));
+  Value warp = kb.div(tid, kb.idx(32));
+  Value g = kb.div(lane, kb.idx(4));
+  Value t = kb.rem(lane, kb.idx(4));
+  // 2 x 2 warps; each computes a (tileM/2) x (tileN/2) sub-tile.
+  int64_t warpM = c.tileM / 2, warpN = c.tileN / 2;
+  int64_t mTiles = warpM / 16, nTiles = warpN / 8;
+  Value warpRow = kb.mul(kb.div(warp, kb.idx(2)), kb.idx(warpM));
+  Value warpCol = kb.mul(kb.rem(warp, kb.idx(2)), kb.idx(warpN));
+
+  // Copies K-tile `kt` of A and of every weight plane into `stage`, 16 bytes
+  // per cp.async, spread over the block's threads.
+  auto loadTile = [&](Value kt, Value stage) {
+    auto copyRows = [&](Value src, Value dst, int64_t rows, int64_t words,
+                        function_ref<SmallVector<Value>(Value, Value)> srcAt,
+                        function_ref<SmallVector<Value>(Value, Value)> dstAt) {
+      int64_t chunksPerRow = words / 4;
+      int64_t total = rows * chunksPerRow;
+      for (int64_t base = 0; base < total; base += kThreads) {
+        Value id = kb.add(tid, kb.idx(base));
+        Value r = kb.div(id, kb.idx(chunksPerRow));
+        Value col = kb.mul(kb.rem(id, kb.idx(chunksPerRow)), kb.idx(4));
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst, dstAt(r, col),
+            src, srcAt(r, col), b.getIndexAttr(4), /*srcElements=*/Value(),
+            /*bypassL1=*/b.getUnitAttr());
+      }
+    };
+    Value aCol0 = kb.mul(kt, kb.idx(aWords));
+    copyRows(
+        a, sa, c.tileM, aWords,
+        [&](Value r, Value col) -> SmallVector<Value> {
+          return {kb.add(blockM, r), kb.add(aCol0, col)};
+        },
+        [&](Value r, Value col) -> SmallVector<Value> {
+          return {stage, r, col};
+        });
+    Value bCol0 = kb.mul(kt, kb.idx(bWords));
+    for (unsigned p = 0; p < c.weightPlanes; ++p)
+      copyRows(
+          w, sb, c.tileN, bWords,
+          [&](Value r, Value col) -> SmallVector<Value> {
+            return {kb.idx(p), kb.add(blockN, r), kb.add(bCol0, col)};
+          },
+          [&](Value r, Value col) -> SmallVector<Value> {
+            return {stage, kb.add(kb.idx(p * c.tileN), r), col};
+          });
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  };
+
+  int64_t kTiles = c.kPad / c.tileK();
+  int64_t numAcc = c.weightPlanes * mTiles * nTiles * 4;
+  SmallVector<Value> zeros(numAcc, kb.i32(0));
+  auto accIndex = [&](unsigned p, int64_t mt, int64_t nt, int64_t r) {
+    return ((p * mTiles + mt) * nTiles + nt) * 4 + r;
+  };
+
+  loadTile(kb.idx(0), kb.idx(0));
+  auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(kTiles), kb.idx(1),
+                                 zeros);
+  {
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kt = loop.getInductionVar();
+    Value stage = kb.rem(kt, kb.idx(2));
+    // Prefetch the next tile into the other stage (the last iteration
+    // reloads the last tile, into a stage nobody reads any more).
+    Value next = arith::MinUIOp::create(b, loc, kb.add(kt, kb.idx(1)),
+                                        kb.idx(kTiles - 1));
+    loadTile(next, kb.sub(kb.idx(1), stage));
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
+    gpu::BarrierOp::create(b, loc);
+
+    SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                           loop.getRegionIterArgs().end());
+    bool int4 = c.mma == MmaKind::Int4;
+    // Elements of K one mma consumes, and the k-steps in a tile.
+    int64_t kStep = int4 ? 64 : 32;
+    int64_t steps = c.tileK() / kStep;
+    auto structType = LLVM::LLVMStructType::getLiteral(
+        ctx, SmallVector<Type>(4, i32Type));
+    NVVM::MMATypes aType =
+        int4 ? NVVM::MMATypes::s4 : NVVM::MMATypes::s8;
+    for (int64_t ks = 0; ks < steps; ++ks) {
+      // A fragments: [mt] -> 4 words.
+      SmallVector<std::array<Value, 4>> aFrag(mTiles);
+      for (int64_t mt = 0; mt < mTiles; ++mt) {
+        Value r0 = kb.add(kb.add(warpRow, kb.idx(mt * 16)), g);
+        Value r1 = kb.add(r0, kb.idx(8));
+        if (c.activationBits == 4 && !int4) {
+          // 32 elements = 4 words a row; word t unpacks into slots t, 4+t.
+          Value col = kb.add(kb.idx(ks * 4), t);
+          auto [lo0, hi0] = unpackNibbles(kb, kb.load(sa, {stage, r0, col}));
+          auto [lo1, hi1] = unpackNibbles(kb, kb.load(sa, {stage, r1, col}));
+          aFrag[mt] = {lo0, lo1, hi0, hi1};
+        } else {
+          Value col0 = kb.add(kb.idx(ks * 8), t);
+          Value col1 = kb.add(kb.idx(ks * 8 + 4), t);
+          aFrag[mt] = {kb.load(sa, {stage, r0, col0}),
+                       kb.load(sa, {stage, r1, col0}),
+                       kb.load(sa, {stage, r0, col1}),
+                       kb.load(sa, {stage, r1, col1})};
+        }
+      }
+      for (unsigned p = 0; p < c.weightPlanes; ++p) {
+        for (int64_t nt = 0; nt < nTiles; ++nt) {
+          Value n = kb.add(kb.add(kb.idx(p * c.tileN + nt * 8), warpCol), g);
+          std::array<Value, 2> bFrag;
+          if (c.weightBits == 4 && !int4) {
+            Value col = kb.add(kb.idx(ks * 4), t);
+            auto [lo, hi] = unpackNibbles(kb, kb.load(sb, {stage, n, col}));
+            bFrag = {lo, hi};
+          } else {
+            bFrag = {kb.load(sb, {stage, n, kb.add(kb.idx(ks * 8), t)}),
+                     kb.load(sb, {stage, n, kb.add(kb.idx(ks * 8 + 4), t)})};
+          }
+          for (int64_t mt = 0; mt < mTiles; ++mt) {
+            SmallVector<Value> cIn;
+            for (int64_t r = 0; r < 4; ++r)
+              cIn.push_back(acc[accIndex(p, mt, nt, r)]);
+            Value d = NVVM::MmaOp::create(
+                b, loc, structType, ValueRange(aFrag[mt]), ValueRange(bFrag),
+                cIn, ArrayRef<int64_t>{16, 8, kStep},
+                /*b1Op=*/std::nullopt, NVVM::MMAIntOverflow::wrapped,
+                std::array<NVVM::MMATypes, 2>{aType, aType},
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                               NVVM::MMALayout::col});
+            for (int64_t r = 0; r < 4; ++r)
+              acc[accIndex(p, mt, nt, r)] =
+                  LLVM::ExtractValueOp::create(b, loc, d, r);
+          }
+        }
+      }
+    }
+    // Everyone is done with this stage before it is refilled.
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
+  }
+
+  // Epilogue: combine digit planes, dequantize, add the bias, store what is
+  // inside the output. Thread (g, t) holds rows g and g + 8 and columns
+  // 2t, 2t + 1 of each 16 x 8 tile.
+  SmallVector<Value> acc(loop.getResults().begin(), loop.getResults().end());
+  Type f32Type = b.getF32Type();
+  for (int64_t mt = 0; mt < mTiles; ++mt) {
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = kb.add(kb.add(kb.add(blockM, warpRow),
+                                kb.idx(mt * 16 + half * 8)),
+                         g);
+      Value rowValid = kb.ult(row, kb.idx(c.m));
+      Value safeRow = kb.select(rowValid, row, kb.idx(0));
+      Value rowScale = c.dynamicScale ? kb.load(sx, {safeRow})
+                                      : kb.load(sx, {});
+      for (int64_t nt = 0; nt < nTiles; ++nt) {
+        for (int64_t j = 0; j < 2; ++j) {
+          int64_t r = half * 2 + j;
+          Value col = kb.add(kb.add(kb.add(blockN, warpCol),
+                                    kb.idx(nt * 8 + j)),
+                             kb.mul(t, kb.idx(2)));
+          Value total = acc[accIndex(0, mt, nt, r)];
+          if (c.weightPlanes == 2)
+            total = kb.add(total,
+                           kb.shl(acc[accIndex(1, mt, nt, r)], kb.i32(7)));
+          Value valid = arith::AndIOp::create(b, loc, rowValid,
+                                              kb.ult(col, kb.idx(c.n)));
+          kb.when(valid, [&] {
+            Value v = arith::SIToFPOp::create(b, loc, f32Type, total);
+            v = arith::MulFOp::create(b, loc, v, rowScale);
+            Value ws = c.perChannelWeightScale ? kb.load(sw, {col})
+                                               : kb.load(sw, {});
+            v = arith::MulFOp::create(b, loc, v, ws);
+            if (c.multiplier != 1.0f)
+              v = arith::MulFOp::create(b, loc, v, kb.f32(c.multiplier));
+            if (bias)
+              v = arith::AddFOp::create(b, loc, v, kb.load(bias, {col}));
+            if (c.outputType != f32Type)
+              v = arith::TruncFOp::create(b, loc, c.outputType, v);
+            kb.store(v, y, {row, col});
+          });
+        }
+      }
+    }
+  }
+  gpu::ReturnOp::create(b, loc);
+  return func;
+}

@@ -1,0 +1,100 @@
+//===- Kernels.h - generated GPU kernels for quantized layers ---*- C++ -*-===//
+//
+// The kernels that `convert-hqdm-to-gpu` generates for one quantized linear
+// layer, specialised to its shapes: a prologue that rotates, scales,
+// quantizes and packs the activations, and a tensor-core GEMM whose epilogue
+// dequantizes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HQDM_LIB_CONVERSION_HQDMTOGPU_KERNELS_H
+#define HQDM_LIB_CONVERSION_HQDMTOGPU_KERNELS_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir::hqdm::gpu_kernels {
+
+/// How the integer product runs on the tensor cores.
+enum class MmaKind {
+  /// mma.sync m16n8k64 s4 x s4: both operands are 4-bit (sm_80 to sm_89).
+  Int4,
+  /// mma.sync m16n8k32 s8 x s8; 4-bit operands are unpacked to bytes in
+  /// registers (every chip; the only integer path on sm_90).
+  Int8,
+};
+
+/// Everything the kernels of one layer are specialised to.
+struct LayerKernelConfig {
+  std::string name; ///< Symbol prefix (a valid identifier).
+  int64_t m = 0, n = 0, k = 0;          ///< The layer's sizes: [M,K] x [N,K]^T.
+  int64_t mPad = 0, nPad = 0, kPad = 0; ///< Padded to the tiles.
+  unsigned activationBits = 4; ///< Storage width of activations: 4 or 8.
+  int64_t activationMaxLevel = 7; ///< Symmetric levels [-max, max].
+  unsigned weightBits = 4;        ///< Storage width of a weight digit: 4 or 8.
+  unsigned weightPlanes = 1; ///< 1, or 2 for int8 digits w = lo + 128 * hi.
+  MmaKind mma = MmaKind::Int8;
+  int64_t hadamardBlock = 1; ///< Normalized block rotation (1: none).
+  bool dynamicScale = true;  ///< Per-token absmax scales (else one given).
+  bool perChannelWeightScale = true;
+  bool hasBias = false;
+  float multiplier = 1.0f;
+  Type outputType; ///< f32, f16 or bf16.
+  int64_t tileM = 128, tileN = 128; ///< Thread-block tile.
+
+  /// Elements of K per shared-memory stage.
+  int64_t tileK() const { return mma == MmaKind::Int4 ? 128 : 64; }
+  /// 32-bit words per row of packed activations / of one weight plane.
+  int64_t activationWords() const { return kPad * activationBits / 32; }
+  int64_t weightWords() const { return kPad * weightBits / 32; }
+  /// Static shared memory the GEMM uses, in bytes.
+  int64_t sharedBytes() const;
+  /// Accumulator registers per thread.
+  int64_t accumulators() const {
+    return weightPlanes * (tileM / 32) * (tileN / 16) * 4;
+  }
+
+  // The buffers the kernels take (identity layouts, default memory space).
+  MemRefType inputType(MLIRContext *ctx) const;        ///< [M, K] f32
+  MemRefType givenScaleType(MLIRContext *ctx) const;   ///< rank 0 f32
+  MemRefType tokenScaleType(MLIRContext *ctx) const;   ///< [mPad] f32
+  MemRefType packedInputType(MLIRContext *ctx) const;  ///< [mPad, words] i32
+  MemRefType packedWeightType(MLIRContext *ctx) const; ///< [planes, nPad, words]
+  MemRefType weightScaleType(MLIRContext *ctx) const;  ///< [N] or rank 0
+  MemRefType biasType(MLIRContext *ctx) const;         ///< [N]
+  MemRefType outputMemRefType(MLIRContext *ctx) const; ///< [M, N]
+};
+
+/// Chooses the tile sizes, padding and the MMA kind for a layer; returns an
+/// empty string, or why the layer cannot run on the chip.
+std::string planLayer(LayerKernelConfig &config, int64_t smCount);
+
+/// Packs centered integer weights ([N, K] row-major, |w| within the digit
+/// range) into the layout the GEMM reads.
+std::vector<int32_t> packWeights(const LayerKernelConfig &config,
+                                 const std::vector<int64_t> &weights);
+
+/// The prologue: one warp per row, block Hadamard by warp shuffles, per-token
+/// absmax (or the given scale), round-half-even quantization, packing.
+/// Arguments: input, scale (given: rank 0, read; dynamic: [mPad], written),
+/// packed input (written).
+gpu::GPUFuncOp buildPrologueKernel(OpBuilder &builder, Location loc,
+                                   const LayerKernelConfig &config);
+
+/// The GEMM: cp.async double buffering, mma.sync, dequantizing epilogue.
+/// Arguments: packed input, input scale, packed weight, weight scale,
+/// [bias], output.
+gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
+                               const LayerKernelConfig &config);
+
+/// Threads per block of both kernels.
+constexpr int64_t kThreads = 128;
+
+} // namespace mlir::hqdm::gpu_kernels
+
+#endif // HQDM_LIB_CONVERSION_HQDMTOGPU_KERNELS_H
