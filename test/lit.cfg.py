@@ -43,6 +43,7 @@ config.substitutions.append((
 
 # The Python package (python/hqdm): importable in every RUN line, and told
 # where the tools of this build are (hqdm-opt, the LLVM tools, the C compiler).
+config.substitutions.append(("%hqdm_src", config.hqdm_src_root))
 hqdm_python = os.path.join(config.hqdm_src_root, "python")
 config.substitutions.append(("%hqdm_python", hqdm_python))
 config.environment["PYTHONPATH"] = hqdm_python
@@ -62,6 +63,8 @@ llvm_config.add_tool_substitutions(
 
 if config.ptxas:
     config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas))
+
     config.environment["CUDA_HOME"] = os.path.dirname(
         os.path.dirname(config.ptxas))
 

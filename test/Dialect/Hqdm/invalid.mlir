@@ -904,3 +904,75 @@ func.func @case112(%t: tensor<10xf16>, %i: i64) {
   %s = hqdm.step_select %t[%i] : tensor<10xf16>, i64 -> tensor<f16>
   return
 }
+
+// -----
+
+func.func @gpu_launch_mixed(%x: tensor<4x64xf32>, %y: memref<4x8xf32>) {
+  // expected-error @+1 {{has 0 results, so its operands must all be memrefs}}
+  hqdm.gpu_launch "fc" ins(%x : tensor<4x64xf32>) outs(%y : memref<4x8xf32>) {temps = [], launches = []}
+  return
+}
+
+// -----
+
+func.func @gpu_launch_outputs(%x: tensor<4x64xf32>, %y: memref<4x8xf32>) {
+  // expected-error @+1 {{has 1 results, so its operands must all be ranked tensors}}
+  %r = hqdm.gpu_launch "fc" ins(%x : tensor<4x64xf32>) outs(%y : memref<4x8xf32>) {temps = [], launches = []} -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_launch_result(%x: tensor<4x64xf32>, %y: tensor<4x8xf32>) {
+  // expected-error @+1 {{results must have the outputs' types}}
+  %r = hqdm.gpu_launch "fc" ins(%x : tensor<4x64xf32>) outs(%y : tensor<4x8xf32>) {temps = [], launches = []} -> tensor<4x9xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_launch_temp(%y: memref<4x8xf32>) {
+  // expected-error @+1 {{temp 'memref<?xi32>' is not a statically shaped memref}}
+  hqdm.gpu_launch "fc" outs(%y : memref<4x8xf32>) {temps = [memref<?xi32>], launches = []}
+  return
+}
+
+// -----
+
+func.func @gpu_launch_dict(%y: memref<4x8xf32>) {
+  // expected-error @+1 {{launch 1 : i64 is not a dictionary}}
+  hqdm.gpu_launch "fc" outs(%y : memref<4x8xf32>) {temps = [], launches = [1]}
+  return
+}
+
+// -----
+
+func.func @gpu_launch_kernel(%y: memref<4x8xf32>) {
+  // expected-error @+1 {{has no kernel symbol}}
+  hqdm.gpu_launch "fc" outs(%y : memref<4x8xf32>) {temps = [], launches = [{grid = array<i64: 1, 1, 1>}]}
+  return
+}
+
+// -----
+
+func.func @gpu_launch_grid(%y: memref<4x8xf32>) {
+  // expected-error @+1 {{needs a positive grid of 3 sizes}}
+  hqdm.gpu_launch "fc" outs(%y : memref<4x8xf32>) {temps = [], launches = [{kernel = @k::@f, grid = array<i64: 1, 0, 1>, block = array<i64: 1, 1, 1>, args = array<i64>}]}
+  return
+}
+
+// -----
+
+func.func @gpu_launch_args(%y: memref<4x8xf32>) {
+  // expected-error @+1 {{has no args}}
+  hqdm.gpu_launch "fc" outs(%y : memref<4x8xf32>) {temps = [], launches = [{kernel = @k::@f, grid = array<i64: 1, 1, 1>, block = array<i64: 1, 1, 1>}]}
+  return
+}
+
+// -----
+
+func.func @gpu_launch_index(%y: memref<4x8xf32>) {
+  // expected-error @+1 {{launch argument 2 names no operand or temp (there are 2)}}
+  hqdm.gpu_launch "fc" outs(%y : memref<4x8xf32>) {temps = [memref<4xi32>], launches = [{kernel = @k::@f, grid = array<i64: 1, 1, 1>, block = array<i64: 1, 1, 1>, args = array<i64: 0, 1, 2>}]}
+  return
+}

@@ -271,3 +271,16 @@ func.func @shifted_and_calibrated_layers(%x: tensor<2x8x64xf32>,
       : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
   return %y, %c : tensor<2x8x32xf32>, tensor<1x16x4x4xf32>
 }
+
+// CHECK-LABEL: func.func @gpu_launch
+// CHECK: %[[T:.*]] = hqdm.gpu_launch "fc" ins(%arg0 : tensor<4x64xf32>) outs(%arg1 : tensor<4x8xf32>) {launches = [{args = array<i64: 0, 2, 1>, block = array<i64: 128, 1, 1>, grid = array<i64: 1, 1, 1>, kernel = @k::@fc}], temps = [memref<64x8xi32>]} -> tensor<4x8xf32>
+// CHECK: hqdm.gpu_launch "fc" ins(%arg2 : memref<4x64xf32>) outs(%arg3 : memref<4x8xf32>) {launches = [], temps = []}
+// CHECK-NOT: ->
+func.func @gpu_launch(%x: tensor<4x64xf32>, %init: tensor<4x8xf32>, %xm: memref<4x64xf32>, %ym: memref<4x8xf32>) -> tensor<4x8xf32> {
+  %y = hqdm.gpu_launch "fc" ins(%x : tensor<4x64xf32>) outs(%init : tensor<4x8xf32>) {
+    temps = [memref<64x8xi32>],
+    launches = [{kernel = @k::@fc, grid = array<i64: 1, 1, 1>, block = array<i64: 128, 1, 1>, args = array<i64: 0, 2, 1>}]
+  } -> tensor<4x8xf32>
+  hqdm.gpu_launch "fc" ins(%xm : memref<4x64xf32>) outs(%ym : memref<4x8xf32>) {temps = [], launches = []}
+  return %y : tensor<4x8xf32>
+}

@@ -637,12 +637,12 @@ LogicalResult ChannelShiftOp::verify() {
 
 LogicalResult GpuLaunchOp::verify() {
   bool onTensors = !getResults().empty();
-  for (Value output : getOutputs()) {
-    bool isTensor = isa<RankedTensorType>(output.getType());
+  for (Value operand : getOperands()) {
+    bool isTensor = isa<RankedTensorType>(operand.getType());
     if (isTensor != onTensors)
       return emitOpError() << "has " << getNumResults()
-                           << " results, so its outputs must all be "
-                           << (onTensors ? "tensors" : "memrefs");
+                           << " results, so its operands must all be "
+                           << (onTensors ? "ranked tensors" : "memrefs");
   }
   if (onTensors && getResultTypes() != getOutputs().getTypes())
     return emitOpError() << "results must have the outputs' types";
