@@ -28,12 +28,17 @@
 //     void mgpuMemHostRegisterMemRef(i64 rank, ptr desc, i64 elemBytes)
 //     void mgpuMemHostUnregisterMemRef(i64 rank, ptr desc, i64 elemBytes)
 //     void mgpuSetDefaultDevice(i32 ordinal)
+// * HQDM_CUDA_POISON (set to anything) fills every new allocation with 0xFF
+//   bytes (NaN as f32), so tests see outputs a kernel failed to write.
 // * CUDA driver API only. The driver is loaded lazily with
 //   dlopen("libcuda.so.1") (HQDM_CUDA_DRIVER names another file, for tests)
 //   and each cu* function is resolved with dlsym under its versioned ABI name
 //   (cuda.h's macros, e.g. cuMemAlloc -> cuMemAlloc_v2); cuda.h is used for
 //   types and constants only, and libcuda is not a DT_NEEDED of this library.
 //   A machine without a GPU can therefore load it and gets a clear message.
+// * Modules load lazily: mgpuModuleLoad (called by the constructors of a
+//   compiled library) only records the image; the driver loads it at the
+//   first mgpuModuleGetFunction, so a library loads where there is no GPU.
 // * One context per process: the primary context of device 0, or of
 //   HQDM_CUDA_DEVICE (or mgpuSetDefaultDevice before first use), created on
 //   first use and made current on each entry. Devices below sm_80 are refused.
@@ -98,6 +103,7 @@ namespace {
   X(cuMemGetInfo)                                                              \
   X(cuMemcpyAsync)                                                             \
   X(cuMemsetD32Async)                                                          \
+  X(cuMemsetD8)                                                                \
   X(cuMemsetD16Async)                                                          \
   X(cuMemHostRegister)                                                         \
   X(cuMemHostUnregister)
@@ -289,28 +295,57 @@ CUmodule loadModule(const void *data, const char *call, int optLevel) {
 // Modules and kernels
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+/// A kernel image registered by mgpuModuleLoad. MLIR loads its modules from
+/// global constructors, i.e. when the compiled library is loaded; the driver
+/// loads the image only when a kernel is first looked up, so that a compiled
+/// model loads on a machine without a GPU and fails, with a message, only
+/// when it runs.
+struct LazyModule {
+  const void *image;
+  const char *call;
+  int optLevel; ///< -1: the driver's default (cubin, fatbin, PTX)
+  CUmodule module = nullptr;
+};
+
+std::mutex lazyModulesMutex;
+
+CUmodule resolve(LazyModule *lazy) {
+  std::lock_guard<std::mutex> lock(lazyModulesMutex);
+  if (!lazy->module)
+    lazy->module = loadModule(lazy->image, lazy->call, lazy->optLevel);
+  return lazy->module;
+}
+
+} // namespace
+
 HQDM_EXPORT void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
   // A cubin, fatbin or (NUL-terminated) PTX image; the driver tells them
   // apart by their headers.
-  return loadModule(data, "mgpuModuleLoad", -1);
+  return new LazyModule{data, "mgpuModuleLoad", -1};
 }
 
 HQDM_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
   if (optLevel < 0 || optLevel > 4)
     optLevel = 4;
-  return loadModule(data, "mgpuModuleLoadJIT", optLevel);
+  return new LazyModule{data, "mgpuModuleLoadJIT", optLevel};
 }
 
 HQDM_EXPORT void mgpuModuleUnload(void *module) {
-  enter();
-  check(drv.cuModuleUnload(static_cast<CUmodule>(module)), "cuModuleUnload");
+  auto *lazy = static_cast<LazyModule *>(module);
+  if (lazy->module) {
+    enter();
+    check(drv.cuModuleUnload(lazy->module), "cuModuleUnload");
+  }
+  delete lazy;
 }
 
 HQDM_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
   enter();
+  CUmodule loaded = resolve(static_cast<LazyModule *>(module));
   CUfunction function = nullptr;
-  CUresult result = drv.cuModuleGetFunction(
-      &function, static_cast<CUmodule>(module), name);
+  CUresult result = drv.cuModuleGetFunction(&function, loaded, name);
   if (result != CUDA_SUCCESS) {
     char context[512];
     std::snprintf(context, sizeof(context), "kernel '%s'", name);
@@ -448,6 +483,10 @@ HQDM_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
                     (unsigned long long)sizeBytes);
     fail(call, result, context);
   }
+  // Tests poison fresh buffers, so that anything a kernel should have
+  // written but did not reads as NaN (0xFF bytes; -1 for integers).
+  if (std::getenv("HQDM_CUDA_POISON"))
+    check(drv.cuMemsetD8(ptr, 0xFF, sizeBytes), "cuMemsetD8");
   return reinterpret_cast<void *>(ptr);
 }
 

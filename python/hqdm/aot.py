@@ -175,13 +175,38 @@ def run_command(what, command, stdout=None):
 # Compilation
 # --------------------------------------------------------------------------
 
+def cuda_runtime_dir(hqdm_opt=None):
+    """The directory of libhqdm_cuda_runtime.so: lib/ beside the bin/ of
+    hqdm-opt (the build tree's layout)."""
+    tool = Path(find_hqdm_opt(hqdm_opt)).resolve()
+    lib = tool.parent.parent / "lib"
+    if not (lib / "libhqdm_cuda_runtime.so").exists():
+        raise AotError("no libhqdm_cuda_runtime.so in {} (the build found no "
+                       "cuda.h, so it has no CUDA runtime)".format(lib))
+    return lib
+
+
+def parse_target(target):
+    """"cpu", "cuda" (sm_90) or "cuda:CHIP" -> (kind, chip)."""
+    if target == "cpu":
+        return "cpu", None
+    kind, _, chip = target.partition(":")
+    if kind == "cuda":
+        return "cuda", chip or "sm_90"
+    raise AotError("unknown target {!r}: use cpu, cuda or cuda:CHIP (sm_80, "
+                   "sm_86, sm_89, sm_90, sm_90a)".format(target))
+
+
 def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
-                           name=None, cc=None, lower=True):
+                           name=None, cc=None, lower=True, target="cpu"):
     """Compiles the MLIR file `mlir_path` to `out_dir`/NAME.so and returns its
     path. `pipeline_args` are hqdm-opt arguments run before the lowering
     (e.g. ["--hqdm-quantize=scheme=w4a8"]). Intermediate files stay in
     `out_dir`: NAME.llvm.mlir, NAME.ll, NAME.o. With lower=False the file is
-    already in the LLVM dialect and hqdm-opt does not run."""
+    already in the LLVM dialect and hqdm-opt does not run. `target` "cuda" or
+    "cuda:CHIP" runs the quantized layers as generated CUDA kernels (cubin
+    embedded) and links hqdm's CUDA host runtime."""
+    kind, chip = parse_target(target)
     mlir_path = Path(mlir_path)
     if not mlir_path.is_file():
         raise AotError("no such MLIR file: {}".format(mlir_path))
@@ -194,9 +219,12 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     library = out_dir / (name + ".so")
 
     if lower:
+        lowering = ("--hqdm-lower-to-cpu=emit-c-interface" if kind == "cpu"
+                    else "--hqdm-lower-to-cuda=emit-c-interface format=bin "
+                         "chip={}".format(chip))
         run_command("hqdm-opt (lowering to the LLVM dialect)",
                     [find_hqdm_opt(hqdm_opt), mlir_path, *pipeline_args,
-                     "--hqdm-lower-to-cpu=emit-c-interface", "-o", lowered])
+                     lowering, "-o", lowered])
     else:
         if pipeline_args:
             raise AotError("pipeline_args need lower=True")
@@ -207,9 +235,14 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     run_command("llc (LLVM IR to an object file)",
                 [llvm_tool("llc"), "-O2", "-filetype=obj",
                  "-relocation-model=pic", llvm_ir, "-o", obj])
+    gpu_link = []
+    if kind == "cuda":
+        lib = cuda_runtime_dir(hqdm_opt)
+        gpu_link = ["-L{}".format(lib), "-Wl,-rpath,{}".format(lib),
+                    "-lhqdm_cuda_runtime"]
     run_command("cc (linking the shared library)",
                 [_c_compiler(cc), "-shared", obj, "-o", library,
-                 *runtime_link_args(), "-lm"])
+                 *gpu_link, *runtime_link_args(), "-lm"])
     return library
 
 

@@ -1,6 +1,6 @@
 """Writes a float MLIR module with one hqdm.linear per requested shape.
 
-    make_linear.py OUT.mlir M:N:K [M:N:K ...] [--no-bias] [--seed S]
+    make_linear.py OUT.mlir M:N:K [M:N:K ...] [--no-bias] [--seed S] [--forward]
 
 Function @fc<i>(x: [M, K] f32) -> [M, N] f32 computes x * W^T + b with
 weights and bias drawn from a fixed-seed normal distribution (weights
@@ -28,6 +28,8 @@ def main():
     parser.add_argument("shapes", nargs="+")
     parser.add_argument("--no-bias", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--forward", action="store_true",
+                        help="name the (single) function @forward")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     lines = []
@@ -36,7 +38,8 @@ def main():
         w = rng.normal(0, 1 / np.sqrt(k), (n, k)).astype(np.float32)
         w[:, rng.choice(k, size=max(1, k // 32), replace=False)] *= 8
         b = rng.normal(0, 0.1, n).astype(np.float32)
-        lines.append(f"func.func @fc{i}(%x: tensor<{m}x{k}xf32>) -> tensor<{m}x{n}xf32> {{")
+        fname = "forward" if args.forward else f"fc{i}"
+        lines.append(f"func.func @{fname}(%x: tensor<{m}x{k}xf32>) -> tensor<{m}x{n}xf32> {{")
         lines.append(f"  %w = arith.constant dense<{matrix(w)}> : tensor<{n}x{k}xf32>")
         if args.no_bias:
             lines.append(f'  %y = hqdm.linear %x, %w {{name = "fc{i}"}} : '
