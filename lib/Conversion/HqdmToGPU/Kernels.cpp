@@ -25,6 +25,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -150,7 +151,10 @@ hqdm::gpu_kernels::packWeights(const LayerKernelConfig &c,
       // 8-bit digits: w = lo + 128 * hi (one plane when |w| <= 127).
       int64_t hi = 0, lo = v;
       if (c.weightPlanes == 2) {
-        hi = static_cast<int64_t>(std::llround(static_cast<double>(v) / 128));
+        // Nearest digit, kept in int8: |w| <= 127 * 128 + 64 leaves
+        // |lo| <= 64 (w = 16320 is 127 * 128 + 64, not 128 * 128 - 64).
+        hi = std::clamp<int64_t>(std::llround(static_cast<double>(v) / 128),
+                                 -128, 127);
         lo = v - 128 * hi;
       }
       // Byte position within the chunk's 32 bytes.
