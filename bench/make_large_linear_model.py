@@ -27,12 +27,11 @@ parameters with the embedders; these layers hold 669M).
 """
 
 import argparse
-import json
 import os
-import struct
 import sys
 
 import numpy as np
+import safetensors.numpy
 
 GELU_B = 0.7977240352174656
 
@@ -65,51 +64,6 @@ def make_weights(depth, d, mlp, seed):
         tensors[name + ".bias"] = (
             rng.standard_normal(out, dtype=np.float32) * np.float32(0.02))
     return tensors
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """The safetensors layout: u64 LE header length, JSON header (padded
-    with spaces to a multiple of 8), then the tensors back to back."""
-    header = {}
-    offset = 0
-    blobs = []
-    for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
-        dtype = {np.float32: "F32", np.float16: "F16", np.float64: "F64",
-                 np.int64: "I64", np.int32: "I32", np.int16: "I16",
-                 np.int8: "I8", np.uint8: "U8", np.bool_: "BOOL"}[
-                     array.dtype.type]
-        raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    if metadata:
-        header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        dt = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}[e["dtype"]]
-        out[name] = np.frombuffer(data[base + b:base + end], dtype=dt).reshape(
-            e["shape"])
-    return out
 
 
 class Emitter:
@@ -401,7 +355,7 @@ def main():
         args.mlp = 4 * args.hidden
 
     if args.cmd == "reference":
-        tensors = read_safetensors(args.weights_file)
+        tensors = safetensors.numpy.load_file(args.weights_file)
         x, c = inputs(args.batch, args.tokens, args.hidden, args.seed)
         y = forward(tensors, args.depth, x, c)
         np.savetxt(sys.stdout, y.reshape(-1, y.shape[-1]), fmt="%.9g")
@@ -409,9 +363,10 @@ def main():
 
     tensors = make_weights(args.depth, args.hidden, args.mlp, args.seed)
     if args.weights:
-        write_safetensors(args.weights, tensors,
-                          {"format": "pt", "generator":
-                           "bench/make_large_linear_model.py"})
+        safetensors.numpy.save_file(
+            tensors, args.weights,
+            metadata={"format": "pt",
+                      "generator": "bench/make_large_linear_model.py"})
     with open(args.output, "w") as f:
         f.write(emit_module(args, tensors))
 

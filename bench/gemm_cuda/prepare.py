@@ -39,12 +39,12 @@ import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import time
 
 import numpy as np
+import safetensors.numpy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -61,25 +61,6 @@ CHIPS = ["sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"]
 # --------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------
-
-def write_safetensors(path, tensors):
-    """Little-endian u64 header length, the JSON header padded with spaces to
-    a multiple of 8, then the tensors' bytes back to back."""
-    header, blobs, offset = {}, [], 0
-    for name, array in tensors.items():
-        raw = np.ascontiguousarray(array, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
 
 def random_layer(n, k, seed):
     """A Linear layer's float weight [N, K] and bias [N]: Gaussian scaled by
@@ -636,7 +617,7 @@ def main():
     for n, k in shapes:
         path = os.path.join(args.out, "weights", f"fc_n{n}_k{k}.safetensors")
         w, b = random_layer(n, k, seed=args.seed * 1000003 + n * 7919 + k)
-        write_safetensors(path, {"fc.weight": w, "fc.bias": b})
+        safetensors.numpy.save_file({"fc.weight": w, "fc.bias": b}, str(path))
         weights[(n, k)] = path
     print(f"[prepare] float weights written ({time.monotonic() - start:.1f} s)",
           flush=True)
