@@ -40,9 +40,21 @@ if ! ldconfig -p 2>/dev/null | grep 'libcuda\.so\.1 ' >/dev/null; then
   libdirs+=(-L"$CUDA_HOME/lib64/stubs")
 fi
 
+# nlohmann/json reads the manifest. It is copied beside the binary so that a
+# rebuild on the GPU machine (no package registry there) finds it too.
 mkdir -p "$(dirname "$output")"
+include=$(dirname "$output")/include
+if [[ ! -f $include/nlohmann/json.hpp ]]; then
+  if [[ ! -f /usr/include/nlohmann/json.hpp ]]; then
+    echo "build.sh: installing nlohmann-json3-dev" >&2
+    apt-get install -y -q nlohmann-json3-dev >/dev/null \
+      || { echo "build.sh: error: no nlohmann/json.hpp and apt-get failed" >&2; exit 1; }
+  fi
+  mkdir -p "$include/nlohmann"
+  cp /usr/include/nlohmann/json.hpp "$include/nlohmann/"
+fi
 set -x
-"$nvcc" -O2 -std=c++17 "${gencode[@]}" \
+"$nvcc" -O2 -std=c++17 "${gencode[@]}" -I"$include" \
   -Xcompiler -Wall,-ffp-contract=off \
   -o "$output" "$here/gemm_bench.cu" \
   "${libdirs[@]}" -lcublasLt -lcublas -lcuda \

@@ -38,6 +38,7 @@
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -99,199 +100,11 @@ static void checkCublas(cublasStatus_t status, const char *call, int line) {
 #define CUBLAS(call) checkCublas((call), #call, __LINE__)
 
 //===----------------------------------------------------------------------===//
-// A small JSON reader (the manifest is written by prepare.py)
+// The manifest (JSON, written by prepare.py), read with nlohmann/json; a
+// missing key or a wrong type throws json::exception, which main reports.
 //===----------------------------------------------------------------------===//
 
-struct Json {
-  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members;
-
-  const Json *find(const std::string &key) const {
-    for (const auto &member : members)
-      if (member.first == key)
-        return &member.second;
-    return nullptr;
-  }
-  const Json &at(const std::string &key) const {
-    const Json *value = find(key);
-    if (!value)
-      fail("manifest: missing key '%s'", key.c_str());
-    return *value;
-  }
-  int64_t asInt() const {
-    if (kind != Number || number != std::floor(number))
-      fail("manifest: expected an integer");
-    return static_cast<int64_t>(number);
-  }
-  double asNumber() const {
-    if (kind != Number)
-      fail("manifest: expected a number");
-    return number;
-  }
-  bool asBool() const {
-    if (kind != Bool)
-      fail("manifest: expected true or false");
-    return boolean;
-  }
-  const std::string &asString() const {
-    if (kind != String)
-      fail("manifest: expected a string");
-    return string;
-  }
-  std::vector<int64_t> asInts() const {
-    if (kind != Array)
-      fail("manifest: expected an array");
-    std::vector<int64_t> out;
-    for (const Json &item : items)
-      out.push_back(item.asInt());
-    return out;
-  }
-};
-
-class JsonParser {
-public:
-  explicit JsonParser(const std::string &text) : text(text) {}
-
-  Json parseDocument() {
-    Json value = parseValue();
-    skipSpace();
-    if (pos != text.size())
-      error("trailing characters");
-    return value;
-  }
-
-private:
-  const std::string &text;
-  size_t pos = 0;
-
-  [[noreturn]] void error(const char *what) {
-    fail("manifest: malformed JSON at byte %zu: %s", pos, what);
-  }
-  void skipSpace() {
-    while (pos < text.size() && std::strchr(" \t\r\n", text[pos]))
-      ++pos;
-  }
-  bool consume(char c) {
-    skipSpace();
-    if (pos < text.size() && text[pos] == c) {
-      ++pos;
-      return true;
-    }
-    return false;
-  }
-  void expect(char c) {
-    if (!consume(c))
-      error("unexpected character");
-  }
-  bool consumeWord(const char *word) {
-    size_t n = std::strlen(word);
-    if (text.compare(pos, n, word) != 0)
-      return false;
-    pos += n;
-    return true;
-  }
-
-  std::string parseString() {
-    expect('"');
-    std::string out;
-    while (pos < text.size() && text[pos] != '"') {
-      char c = text[pos++];
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos >= text.size())
-        error("unterminated escape");
-      char e = text[pos++];
-      switch (e) {
-      case 'n':
-        out += '\n';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'u': {
-        // Only what prepare.py can write: ASCII code points.
-        if (pos + 4 > text.size())
-          error("short \\u escape");
-        unsigned code = std::stoul(text.substr(pos, 4), nullptr, 16);
-        pos += 4;
-        out += code < 0x80 ? static_cast<char>(code) : '?';
-        break;
-      }
-      default: // \" \\ \/
-        out += e;
-        break;
-      }
-    }
-    if (pos >= text.size())
-      error("unterminated string");
-    ++pos;
-    return out;
-  }
-
-  Json parseValue() {
-    skipSpace();
-    if (pos >= text.size())
-      error("unexpected end");
-    Json value;
-    char c = text[pos];
-    if (c == '{') {
-      ++pos;
-      value.kind = Json::Object;
-      if (consume('}'))
-        return value;
-      do {
-        skipSpace();
-        std::string key = parseString();
-        expect(':');
-        value.members.emplace_back(key, parseValue());
-      } while (consume(','));
-      expect('}');
-    } else if (c == '[') {
-      ++pos;
-      value.kind = Json::Array;
-      if (consume(']'))
-        return value;
-      do
-        value.items.push_back(parseValue());
-      while (consume(','));
-      expect(']');
-    } else if (c == '"') {
-      value.kind = Json::String;
-      value.string = parseString();
-    } else if (consumeWord("true")) {
-      value.kind = Json::Bool;
-      value.boolean = true;
-    } else if (consumeWord("false")) {
-      value.kind = Json::Bool;
-    } else if (consumeWord("null")) {
-      value.kind = Json::Null;
-    } else {
-      const char *begin = text.c_str() + pos;
-      char *end = nullptr;
-      value.number = std::strtod(begin, &end);
-      if (end == begin)
-        error("expected a value");
-      value.kind = Json::Number;
-      pos += end - begin;
-    }
-    return value;
-  }
-};
+using Json = nlohmann::json;
 
 static std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -369,68 +182,68 @@ static std::string joinPath(const std::string &dir, const std::string &rel) {
 
 static Case readCase(const Json &j, const std::string &dir) {
   Case c;
-  c.name = j.at("name").asString();
-  c.scheme = j.at("scheme").asString();
-  c.chip = j.at("chip").asString();
-  c.m = j.at("m").asInt();
-  c.n = j.at("n").asInt();
-  c.k = j.at("k").asInt();
+  c.name = j.at("name").get<std::string>();
+  c.scheme = j.at("scheme").get<std::string>();
+  c.chip = j.at("chip").get<std::string>();
+  c.m = j.at("m").get<int64_t>();
+  c.n = j.at("n").get<int64_t>();
+  c.k = j.at("k").get<int64_t>();
   const Json &module = j.at("module");
-  c.cubin = joinPath(dir, module.at("cubin").asString());
-  if (const Json *ptx = module.find("ptx"))
-    c.ptx = joinPath(dir, ptx->asString());
+  c.cubin = joinPath(dir, module.at("cubin").get<std::string>());
+  if (module.contains("ptx"))
+    c.ptx = joinPath(dir, module.at("ptx").get<std::string>());
 
   const Json &cj = j.at("config");
   Config &cfg = c.config;
-  cfg.activationBits = cj.at("activation_bits").asInt();
-  cfg.activationMaxLevel = cj.at("activation_max_level").asInt();
-  cfg.weightBits = cj.at("weight_bits").asInt();
-  cfg.weightPlanes = cj.at("weight_planes").asInt();
-  cfg.hadamardBlock = cj.at("hadamard_block").asInt();
-  cfg.dynamicScale = cj.at("dynamic_scale").asBool();
-  cfg.hasBias = cj.at("has_bias").asBool();
-  cfg.mma = cj.at("mma").asString();
+  cfg.activationBits = cj.at("activation_bits").get<int64_t>();
+  cfg.activationMaxLevel = cj.at("activation_max_level").get<int64_t>();
+  cfg.weightBits = cj.at("weight_bits").get<int64_t>();
+  cfg.weightPlanes = cj.at("weight_planes").get<int64_t>();
+  cfg.hadamardBlock = cj.at("hadamard_block").get<int64_t>();
+  cfg.dynamicScale = cj.at("dynamic_scale").get<bool>();
+  cfg.hasBias = cj.at("has_bias").get<bool>();
+  cfg.mma = cj.at("mma").get<std::string>();
   cfg.int4Mma =
       cfg.mma.size() >= 2 && cfg.mma.substr(cfg.mma.size() - 2) == "s4";
-  cfg.multiplier = static_cast<float>(cj.at("multiplier").asNumber());
-  cfg.mPad = cj.at("m_pad").asInt();
-  cfg.nPad = cj.at("n_pad").asInt();
-  cfg.kPad = cj.at("k_pad").asInt();
-  cfg.tile = cj.at("tile").asInts();
+  cfg.multiplier = static_cast<float>(cj.at("multiplier").get<double>());
+  cfg.mPad = cj.at("m_pad").get<int64_t>();
+  cfg.nPad = cj.at("n_pad").get<int64_t>();
+  cfg.kPad = cj.at("k_pad").get<int64_t>();
+  cfg.tile = cj.at("tile").get<std::vector<int64_t>>();
   if ((cfg.activationBits != 4 && cfg.activationBits != 8) ||
       (cfg.weightBits != 4 && cfg.weightBits != 8) ||
       (cfg.weightPlanes != 1 && cfg.weightPlanes != 2) || cfg.kPad % 32 ||
       cfg.hadamardBlock < 1 || cfg.hadamardBlock > 32)
     fail("%s: unsupported kernel configuration", c.name.c_str());
 
-  for (const Json &bj : j.at("buffers").items) {
+  for (const Json &bj : j.at("buffers")) {
     Buffer b;
-    b.name = bj.at("name").asString();
-    b.role = bj.at("role").asString();
-    b.dtype = bj.at("dtype").asString();
-    b.shape = bj.at("shape").asInts();
-    if (const Json *file = bj.find("file"))
-      b.file = joinPath(dir, file->asString());
-    if (const Json *init = bj.find("init"))
-      b.init = init->asString();
+    b.name = bj.at("name").get<std::string>();
+    b.role = bj.at("role").get<std::string>();
+    b.dtype = bj.at("dtype").get<std::string>();
+    b.shape = bj.at("shape").get<std::vector<int64_t>>();
+    if (bj.contains("file"))
+      b.file = joinPath(dir, bj.at("file").get<std::string>());
+    if (bj.contains("init"))
+      b.init = bj.at("init").get<std::string>();
     if (b.dtype != "f32" && b.dtype != "i32")
       fail("%s: buffer %s has element type %s (the bench handles f32 and "
            "i32)",
            c.name.c_str(), b.name.c_str(), b.dtype.c_str());
     c.buffers.push_back(b);
   }
-  for (const Json &kj : j.at("kernels").items) {
+  for (const Json &kj : j.at("kernels")) {
     Kernel kernel;
-    kernel.name = kj.at("name").asString();
-    kernel.role = kj.at("role").asString();
-    auto grid = kj.at("grid").asInts(), block = kj.at("block").asInts();
+    kernel.name = kj.at("name").get<std::string>();
+    kernel.role = kj.at("role").get<std::string>();
+    auto grid = kj.at("grid").get<std::vector<int64_t>>(), block = kj.at("block").get<std::vector<int64_t>>();
     if (grid.size() != 3 || block.size() != 3)
       fail("%s: grid and block must have 3 dimensions", c.name.c_str());
     for (int d = 0; d < 3; ++d) {
       kernel.grid[d] = static_cast<unsigned>(grid[d]);
       kernel.block[d] = static_cast<unsigned>(block[d]);
     }
-    for (int64_t a : kj.at("args").asInts()) {
+    for (int64_t a : kj.at("args").get<std::vector<int64_t>>()) {
       if (a < 0 || a >= static_cast<int64_t>(c.buffers.size()))
         fail("%s: kernel %s names buffer %lld of %zu", c.name.c_str(),
              kernel.name.c_str(), static_cast<long long>(a), c.buffers.size());
@@ -448,8 +261,9 @@ static Case readCase(const Json &j, const std::string &dir) {
   c.kernel("gemm");
   if (c.buffers[c.bufferIndex("output")].dtype != "f32")
     fail("%s: only f32 outputs are supported", c.name.c_str());
-  if (const Json *check = j.find("check"))
-    c.centeredFile = joinPath(dir, check->at("centered_weights").asString());
+  if (j.contains("check"))
+    c.centeredFile =
+        joinPath(dir, j.at("check").at("centered_weights").get<std::string>());
   return c;
 }
 
@@ -1408,16 +1222,20 @@ static std::pair<int, int> chipCapability(const std::string &chip) {
 
 int main(int argc, char **argv) {
   Options options = parseOptions(argc, argv);
-  Json manifest =
-      JsonParser(readFile(options.dir + "/manifest.json")).parseDocument();
+  Json manifest;
   std::vector<Case> cases;
-  for (const Json &j : manifest.at("cases").items) {
-    Case c = readCase(j, options.dir);
-    bool selected = options.only.empty();
-    for (const std::string &text : options.only)
-      selected |= c.name.find(text) != std::string::npos;
-    if (selected)
-      cases.push_back(c);
+  try {
+    manifest = Json::parse(readFile(options.dir + "/manifest.json"));
+    for (const Json &j : manifest.at("cases")) {
+      Case c = readCase(j, options.dir);
+      bool selected = options.only.empty();
+      for (const std::string &text : options.only)
+        selected |= c.name.find(text) != std::string::npos;
+      if (selected)
+        cases.push_back(c);
+    }
+  } catch (const Json::exception &e) {
+    fail("%s/manifest.json: %s", options.dir.c_str(), e.what());
   }
   // The 3x3 convolution of an LDM UNet has no GPU lowering yet: its
   // im2col-equivalent GEMM (64x64 latent, 320 -> 320 channels: M = 4096,
@@ -1435,8 +1253,10 @@ int main(int argc, char **argv) {
 
   std::printf("# hqdm generated GEMM kernels vs cuBLAS\n\n");
   auto field = [&](const char *key) -> std::string {
-    const Json *value = manifest.find(key);
-    return value && value->kind == Json::String ? value->string : "?";
+    auto value = manifest.find(key);
+    return value != manifest.end() && value->is_string()
+               ? value->get<std::string>()
+               : std::string("?");
   };
   std::printf("- manifest: %s/manifest.json (%zu cases; generated %s at "
               "commit %s for %s)\n",
