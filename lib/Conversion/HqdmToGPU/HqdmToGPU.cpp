@@ -53,13 +53,6 @@ int chipVersion(StringRef chip) {
       .Default(0);
 }
 
-std::string describe(Value value) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  value.printAsOperand(os, OpPrintingFlags());
-  return text;
-}
-
 /// The parts of a quantized linear layer the kernels compute, once matched.
 struct MatchedLayer {
   LayerKernelConfig config;
@@ -98,7 +91,7 @@ std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
   Value rotated = quantize.getInput();
   if (auto tokenScale = op.getInputScale().getDefiningOp<TokenScaleOp>()) {
     if (tokenScale.getInput() != rotated ||
-        tokenScale.getBits() != static_cast<int32_t>(scheme.getBits()))
+        tokenScale.getBits() != scheme.getBits())
       return "its per-token scale is not the absmax of the quantized tensor";
     c.dynamicScale = true;
   } else if (op.getInputScale().getType().getRank() == 0) {
@@ -184,19 +177,18 @@ Value collapseToMatrix(OpBuilder &b, Location loc, Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   if (type.getRank() == 2)
     return value;
-  ReassociationIndices leading;
-  for (int64_t d = 0; d + 1 < type.getRank(); ++d)
-    leading.push_back(d);
-  SmallVector<ReassociationIndices> groups;
   if (type.getRank() == 1) {
     auto matrix = RankedTensorType::get({1, type.getDimSize(0)},
                                         type.getElementType());
-    return tensor::ExpandShapeOp::create(b, loc, matrix, value,
-                                         SmallVector<ReassociationIndices>{{0, 1}});
+    return tensor::ExpandShapeOp::create(
+        b, loc, matrix, value, SmallVector<ReassociationIndices>{{0, 1}});
   }
-  groups.push_back(leading);
-  groups.push_back({type.getRank() - 1});
-  return tensor::CollapseShapeOp::create(b, loc, value, groups);
+  ReassociationIndices leading;
+  for (int64_t d = 0; d + 1 < type.getRank(); ++d)
+    leading.push_back(d);
+  return tensor::CollapseShapeOp::create(
+      b, loc, value,
+      SmallVector<ReassociationIndices>{leading, {type.getRank() - 1}});
 }
 
 /// [M, N] back to the layer's result shape [..., N].
@@ -394,36 +386,33 @@ struct GpuLaunchToHostPass
       return staging;
     };
 
+    // Device buffers, in the launches' numbering: operands, then temps.
     SmallVector<Value> device;
-    SmallVector<Value> hostOutputs;
+    auto allocate = [&](Type type) {
+      auto alloc = gpu::AllocOp::create(
+          b, loc, identity(cast<MemRefType>(type)), tokenType,
+          ValueRange{token}, ValueRange{}, ValueRange{});
+      token = alloc.getAsyncToken();
+      device.push_back(alloc.getMemref());
+      return alloc.getMemref();
+    };
     for (Value input : op.getInputs()) {
       Value host = contiguous(input, /*copyIn=*/true);
-      auto alloc = gpu::AllocOp::create(
-          b, loc, identity(cast<MemRefType>(input.getType())), tokenType,
-          ValueRange{token}, ValueRange{}, ValueRange{});
-      token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{alloc.getAsyncToken()},
-                                    alloc.getMemref(), host)
+      Value buffer = allocate(input.getType());
+      token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token},
+                                    buffer, host)
                   .getAsyncToken();
-      device.push_back(alloc.getMemref());
     }
+    SmallVector<Value> hostOutputs;
     for (Value output : op.getOutputs()) {
       Value host = contiguous(output, /*copyIn=*/false);
       if (host != output)
         writeBack.push_back({host, output});
       hostOutputs.push_back(host);
-      auto alloc = gpu::AllocOp::create(
-          b, loc, identity(cast<MemRefType>(output.getType())), tokenType,
-          ValueRange{token}, ValueRange{}, ValueRange{});
-      token = alloc.getAsyncToken();
-      device.push_back(alloc.getMemref());
+      allocate(output.getType());
     }
-    for (Type temp : op.getTemps().getAsValueRange<TypeAttr>()) {
-      auto alloc = gpu::AllocOp::create(b, loc, cast<MemRefType>(temp),
-                                        tokenType, ValueRange{token},
-                                        ValueRange{}, ValueRange{});
-      token = alloc.getAsyncToken();
-      device.push_back(alloc.getMemref());
-    }
+    for (Type temp : op.getTemps().getAsValueRange<TypeAttr>())
+      allocate(temp);
     for (Attribute attr : op.getLaunches()) {
       auto launch = cast<DictionaryAttr>(attr);
       auto grid = launch.getAs<DenseI64ArrayAttr>("grid").asArrayRef();
