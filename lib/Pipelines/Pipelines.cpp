@@ -129,7 +129,18 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
   addHqdmToLinalgPasses(pm);
   addBufferizationPasses(pm);
   // After deallocation planning, which cannot see into GPU host ops.
-  pm.addPass(hqdm::createGpuLaunchToHostPass());
+  hqdm::GpuLaunchToHostPassOptions toHost;
+  toHost.deviceResident = options.wholeModel;
+  pm.addPass(hqdm::createGpuLaunchToHostPass(toHost));
+  if (options.wholeModel) {
+    // Everything else as kernels of parallel loops, every buffer on the
+    // device, all of it on one stream.
+    pm.addPass(hqdm::createMapToGpuPass());
+    pm.addPass(hqdm::createBuffersToDevicePass());
+    pm.addPass(createGpuKernelOutliningPass());
+    pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+    pm.addPass(hqdm::createReportLaunchesPass());
+  }
   addLoopsToCFPasses(pm);
 
   // The kernels: NVVM, with the target attached for serialization.

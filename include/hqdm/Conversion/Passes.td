@@ -146,12 +146,80 @@ def GpuLaunchToHostPass : Pass<"hqdm-gpu-launch-to-host", "::mlir::ModuleOp"> {
     to the device, the `gpu.launch_func` ops in order, copies of the outputs
     back, `gpu.dealloc` of every device buffer, and a final `gpu.wait`.
     Operands with a non-identity layout go through a contiguous host copy.
+
+    With `device-resident`, the operands already live in device memory
+    (a whole model on the GPU): they are passed to the kernels as they are,
+    only the temps are allocated, and the launches are left synchronous for
+    `gpu-async-region` to chain on the function's stream.
   }];
+  let options = [
+    Option<"deviceResident", "device-resident", "bool", "false",
+           "Operands are device buffers: no copies">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
   ];
+}
+
+def MapToGpuPass : Pass<"hqdm-map-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run the linalg ops and parallel loops of host functions as kernels";
+  let description = [{
+    The plain path to the GPU for what is not a quantized layer (norms,
+    softmax, elementwise chains, batch matmuls): every linalg op on buffers
+    in a host function becomes `scf.parallel` over its parallel dimensions
+    with its reductions as sequential loops inside, and every outermost
+    `scf.parallel` becomes a `gpu.launch` with one thread per iteration: the
+    iteration space is linearized in row-major order, so consecutive threads
+    take consecutive innermost indices, and split into blocks of
+    `block-size` threads. Linalg ops without a parallel dimension (a
+    reduction to a scalar, a rank-0 update) and any other loop left at the
+    top level run in a single thread; strided `memref.copy` ops become
+    element-wise parallel loops.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "Threads per block">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def BuffersToDevicePass
+    : Pass<"hqdm-buffers-to-device", "::mlir::ModuleOp"> {
+  let summary = "Keep every buffer of the host functions in device memory";
+  let description = [{
+    For a model whose computation all runs in kernels: in the host functions,
+    `memref.alloc`/`memref.dealloc` become `gpu.alloc`/`gpu.dealloc`,
+    `memref.copy` between contiguous buffers becomes a device `gpu.memcpy`,
+    and each `memref.get_global` (weights, tables) becomes the device copy
+    that the runtime uploads on first use and keeps
+    (`hqdmDeviceConstant(host, bytes)`). Function arguments and results are
+    device buffers. An operation left on the host that would read or write
+    a buffer is an error naming it: it would touch device memory from the
+    CPU.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def ReportLaunchesPass : Pass<"hqdm-report-launches", "::mlir::ModuleOp"> {
+  let summary = "Report the kernel launches of each host function";
+  let description = [{
+    Emits a remark (category `hqdm-lower-to-cuda`) per function with
+    `gpu.launch_func` ops: how many kernels one call launches, how many of
+    them are generated quantized-layer kernels, and the device buffers it
+    allocates.
+  }];
 }
 
 #endif // HQDM_CONVERSION_PASSES_TD

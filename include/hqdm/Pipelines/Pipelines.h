@@ -166,6 +166,13 @@ struct LowerToCUDAOptions : public PassPipelineOptions<LowerToCUDAOptions> {
       llvm::cl::desc("safetensors file with the model's dense_resource "
                      "weights (default: the module's hqdm.weights attribute)"),
       llvm::cl::init("")};
+  PassOptions::Option<bool> wholeModel{
+      *this, "whole-model",
+      llvm::cl::desc("Run everything on the GPU: the other ops become "
+                     "kernels too, every buffer (arguments and results "
+                     "included) is device memory, weights are uploaded "
+                     "once by the runtime"),
+      llvm::cl::init(false)};
 };
 
 /// Quantized hqdm IR to a host module in the LLVM dialect whose quantized

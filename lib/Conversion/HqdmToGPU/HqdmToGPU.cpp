@@ -348,6 +348,8 @@ struct ConvertHqdmToGPUPass
 
 struct GpuLaunchToHostPass
     : hqdm::impl::GpuLaunchToHostPassBase<GpuLaunchToHostPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<GpuLaunchOp> launches;
     getOperation().walk([&](GpuLaunchOp op) { launches.push_back(op); });
@@ -357,8 +359,72 @@ struct GpuLaunchToHostPass
                             "code";
         return signalPassFailure();
       }
-      lower(op);
+      if (deviceResident) {
+        if (failed(lowerResident(op)))
+          return signalPassFailure();
+      } else {
+        lower(op);
+      }
     }
+  }
+
+  /// The `gpu.launch_func` ops of `op` on the device buffers `device`
+  /// (operands, then temps); asynchronous after `token` when it is set.
+  Value launchKernels(OpBuilder &b, GpuLaunchOp op, ArrayRef<Value> device,
+                      Value token) {
+    Location loc = op.getLoc();
+    Type tokenType = token ? gpu::AsyncTokenType::get(&getContext()) : Type();
+    for (Attribute attr : op.getLaunches()) {
+      auto launch = cast<DictionaryAttr>(attr);
+      auto grid = launch.getAs<DenseI64ArrayAttr>("grid").asArrayRef();
+      auto block = launch.getAs<DenseI64ArrayAttr>("block").asArrayRef();
+      SmallVector<Value> args;
+      for (int64_t index : launch.getAs<DenseI64ArrayAttr>("args").asArrayRef())
+        args.push_back(device[index]);
+      auto constant = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(b, loc, v);
+      };
+      auto launchOp = gpu::LaunchFuncOp::create(
+          b, loc, launch.getAs<SymbolRefAttr>("kernel"),
+          gpu::KernelDim3{constant(grid[0]), constant(grid[1]),
+                          constant(grid[2])},
+          gpu::KernelDim3{constant(block[0]), constant(block[1]),
+                          constant(block[2])},
+          /*dynamicSharedMemorySize=*/Value(), args, tokenType,
+          token ? ValueRange{token} : ValueRange{});
+      token = launchOp.getAsyncToken();
+    }
+    return token;
+  }
+
+  /// Operands already in device memory: allocate the temps, launch, free
+  /// the temps; `gpu-async-region` later puts it all on one stream.
+  LogicalResult lowerResident(GpuLaunchOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<Value> device;
+    for (Value operand : op->getOperands()) {
+      auto type = cast<MemRefType>(operand.getType());
+      if (!type.getLayout().isIdentity())
+        return op.emitOpError()
+               << "operand of type " << type
+               << " is not contiguous; device-resident launches take "
+                  "identity layouts";
+      device.push_back(operand);
+    }
+    SmallVector<Value> temps;
+    for (Type temp : op.getTemps().getAsValueRange<TypeAttr>()) {
+      auto alloc =
+          gpu::AllocOp::create(b, loc, cast<MemRefType>(temp), Type(),
+                               ValueRange{}, ValueRange{}, ValueRange{});
+      temps.push_back(alloc.getMemref());
+      device.push_back(alloc.getMemref());
+    }
+    launchKernels(b, op, device, /*token=*/Value());
+    for (Value temp : temps)
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, temp);
+    op.erase();
+    return success();
   }
 
   /// Device copies of every operand and temp on one stream, the kernels in
@@ -413,26 +479,7 @@ struct GpuLaunchToHostPass
     }
     for (Type temp : op.getTemps().getAsValueRange<TypeAttr>())
       allocate(temp);
-    for (Attribute attr : op.getLaunches()) {
-      auto launch = cast<DictionaryAttr>(attr);
-      auto grid = launch.getAs<DenseI64ArrayAttr>("grid").asArrayRef();
-      auto block = launch.getAs<DenseI64ArrayAttr>("block").asArrayRef();
-      SmallVector<Value> args;
-      for (int64_t index : launch.getAs<DenseI64ArrayAttr>("args").asArrayRef())
-        args.push_back(device[index]);
-      auto constant = [&](int64_t v) -> Value {
-        return arith::ConstantIndexOp::create(b, loc, v);
-      };
-      auto launchOp = gpu::LaunchFuncOp::create(
-          b, loc, launch.getAs<SymbolRefAttr>("kernel"),
-          gpu::KernelDim3{constant(grid[0]), constant(grid[1]),
-                          constant(grid[2])},
-          gpu::KernelDim3{constant(block[0]), constant(block[1]),
-                          constant(block[2])},
-          /*dynamicSharedMemorySize=*/Value(), args, tokenType,
-          ValueRange{token});
-      token = launchOp.getAsyncToken();
-    }
+    token = launchKernels(b, op, device, token);
     int64_t numInputs = op.getInputs().size();
     for (auto [i, host] : llvm::enumerate(hostOutputs))
       token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token}, host,

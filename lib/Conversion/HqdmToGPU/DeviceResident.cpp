@@ -1,0 +1,425 @@
+//===- DeviceResident.cpp - a whole model in device memory -------*- C++ -*-===//
+//
+// The passes that put a whole model on the GPU once its quantized layers are
+// kernels of their own (HqdmToGPU.cpp):
+//
+// * hqdm-map-to-gpu runs every other computation (the linalg ops on
+//   buffers) as a kernel: a one-dimensional launch with a thread per point
+//   of the parallel dimensions, or a single thread when there is none;
+// * hqdm-buffers-to-device moves every buffer of the host functions to the
+//   device (weights included, uploaded once by the runtime) and rejects
+//   whatever would still touch memory from the CPU;
+// * hqdm-report-launches says how many kernels one call launches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hqdm/Conversion/Passes.h"
+
+#include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Remarks.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::hqdm {
+#define GEN_PASS_DEF_MAPTOGPUPASS
+#define GEN_PASS_DEF_BUFFERSTODEVICEPASS
+#define GEN_PASS_DEF_REPORTLAUNCHESPASS
+#include "hqdm/Conversion/Passes.h.inc"
+} // namespace mlir::hqdm
+
+using namespace mlir;
+
+namespace {
+
+/// The functions that run on the host: those outside gpu.module ops.
+SmallVector<func::FuncOp> hostFunctions(ModuleOp module) {
+  return llvm::to_vector(module.getOps<func::FuncOp>());
+}
+
+/// Whether a device copy of contiguous bytes can stand for a copy of `v`.
+bool isContiguous(Value v) {
+  return memref::isStaticShapeAndContiguousRowMajor(
+      cast<MemRefType>(v.getType()));
+}
+
+/// Walks the host part of `func`: every op except those inside kernels.
+void walkHost(func::FuncOp func, function_ref<void(Operation *)> callback) {
+  func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isa<gpu::LaunchOp>(op))
+      return WalkResult::skip();
+    callback(op);
+    return WalkResult::advance();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// hqdm-map-to-gpu
+//===----------------------------------------------------------------------===//
+
+struct MapToGpuPass
+    : hqdm::impl::MapToGpuPassBase<MapToGpuPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (blockSize <= 0 || blockSize > 1024) {
+      emitError(getOperation().getLoc())
+          << "block-size must be in [1, 1024], got "
+          << static_cast<int64_t>(blockSize);
+      return signalPassFailure();
+    }
+    for (func::FuncOp func : hostFunctions(getOperation())) {
+      SmallVector<linalg::LinalgOp> linalgOps;
+      walkHost(func, [&](Operation *op) {
+        if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+          linalgOps.push_back(linalgOp);
+      });
+      for (linalg::LinalgOp op : linalgOps)
+        if (failed(lowerLinalg(op)))
+          return signalPassFailure();
+      SmallVector<memref::CopyOp> copies;
+      walkHost(func, [&](Operation *op) {
+        if (auto copy = dyn_cast<memref::CopyOp>(op))
+          if (!isContiguous(copy.getSource()) ||
+              !isContiguous(copy.getTarget()))
+            copies.push_back(copy);
+      });
+      for (memref::CopyOp copy : copies)
+        copyAsLoop(copy);
+      SmallVector<scf::ParallelOp> loops;
+      walkHost(func, [&](Operation *op) {
+        auto loop = dyn_cast<scf::ParallelOp>(op);
+        if (loop && !loop->getParentOfType<scf::ParallelOp>() &&
+            loop.getNumResults() == 0)
+          loops.push_back(loop);
+      });
+      for (scf::ParallelOp loop : loops)
+        convert(loop);
+      // What is left touching memory at the top level (loops without a
+      // parallel dimension, such as a reduction to a scalar) runs in one
+      // thread.
+      for (Block &block : func.getBody())
+        for (Operation &op : llvm::make_early_inc_range(block))
+          if (op.getNumResults() == 0 && !isa<gpu::GPUDialect>(op.getDialect()) &&
+              accessesMemory(&op))
+            runInOneThread(&op);
+    }
+  }
+
+  /// Parallel loops for the kernel of a linalg op with a parallel
+  /// dimension; a single-thread kernel with sequential loops otherwise.
+  LogicalResult lowerLinalg(linalg::LinalgOp op) {
+    if (!op.hasPureBufferSemantics())
+      return op->emitOpError() << "is not bufferized";
+    IRRewriter rewriter(op->getContext());
+    if (op.getNumParallelLoops() == 0) {
+      runInOneThread(op);
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToLoops(rewriter, op)))
+        return op->emitOpError() << "cannot be lowered to loops";
+    } else {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
+        return op->emitOpError() << "cannot be lowered to parallel loops";
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  static bool accessesMemory(Operation *root) {
+    WalkResult result = root->walk([](Operation *op) {
+      auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+      if (effects && (effects.hasEffect<MemoryEffects::Read>() ||
+                      effects.hasEffect<MemoryEffects::Write>()))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    return result.wasInterrupted();
+  }
+
+  void runInOneThread(Operation *op) {
+    OpBuilder b(op);
+    Value one = arith::ConstantIndexOp::create(b, op->getLoc(), 1);
+    auto launch =
+        gpu::LaunchOp::create(b, op->getLoc(), one, one, one, one, one, one);
+    OpBuilder body = OpBuilder::atBlockBegin(&launch.getBody().front());
+    auto terminator = gpu::TerminatorOp::create(body, op->getLoc());
+    op->moveBefore(terminator);
+  }
+
+  /// A strided copy as an element-wise parallel loop (a device copy of
+  /// contiguous bytes cannot do it).
+  void copyAsLoop(memref::CopyOp copy) {
+    OpBuilder b(copy);
+    Location loc = copy.getLoc();
+    auto type = cast<MemRefType>(copy.getSource().getType());
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    SmallVector<Value> lower(type.getRank(), zero), steps(type.getRank(), one);
+    SmallVector<Value> upper;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      upper.push_back(memref::DimOp::create(b, loc, copy.getSource(), d));
+    scf::ParallelOp::create(
+        b, loc, lower, upper, steps,
+        [&](OpBuilder &nested, Location l, ValueRange ivs) {
+          Value v = memref::LoadOp::create(nested, l, copy.getSource(), ivs);
+          memref::StoreOp::create(nested, l, v, copy.getTarget(), ivs);
+        });
+    copy.erase();
+  }
+
+  /// `loop` as a launch of ceil(iterations / block-size) blocks; thread i
+  /// runs iteration i of the row-major linearized space.
+  void convert(scf::ParallelOp loop) {
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value one = index(1);
+    SmallVector<Value> trips;
+    Value total = one;
+    for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
+                                         loop.getUpperBound(),
+                                         loop.getStep())) {
+      // ceil((ub - lb) / step), zero when ub <= lb.
+      Value span = arith::SubIOp::create(b, loc, ub, lb);
+      Value positive = arith::MaxSIOp::create(b, loc, span, index(0));
+      Value trip = arith::CeilDivUIOp::create(b, loc, positive, step);
+      trips.push_back(trip);
+      total = arith::MulIOp::create(b, loc, total, trip);
+    }
+    Value threads = index(blockSize);
+    Value blocks = arith::MaxUIOp::create(
+        b, loc, arith::CeilDivUIOp::create(b, loc, total, threads), one);
+    auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, threads,
+                                        one, one);
+
+    OpBuilder body = OpBuilder::atBlockBegin(&launch.getBody().front());
+    Value linear = arith::AddIOp::create(
+        body, loc,
+        arith::MulIOp::create(body, loc, launch.getBlockIds().x, threads),
+        launch.getThreadIds().x);
+    Value inRange = arith::CmpIOp::create(body, loc, arith::CmpIPredicate::ult,
+                                          linear, total);
+    auto guard = scf::IfOp::create(body, loc, inRange, /*withElse=*/false);
+    gpu::TerminatorOp::create(body, loc);
+
+    OpBuilder inner = guard.getThenBodyBuilder();
+    IRMapping mapping;
+    Value rest = linear;
+    for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
+      Value position = arith::RemUIOp::create(inner, loc, rest, trips[d]);
+      rest = arith::DivUIOp::create(inner, loc, rest, trips[d]);
+      Value iv = arith::AddIOp::create(
+          inner, loc, loop.getLowerBound()[d],
+          arith::MulIOp::create(inner, loc, position, loop.getStep()[d]));
+      mapping.map(loop.getInductionVars()[d], iv);
+    }
+    for (Operation &op : loop.getBody()->without_terminator())
+      inner.clone(op, mapping);
+    loop.erase();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// hqdm-buffers-to-device
+//===----------------------------------------------------------------------===//
+
+struct BuffersToDevicePass
+    : hqdm::impl::BuffersToDevicePassBase<BuffersToDevicePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (func::FuncOp func : hostFunctions(module)) {
+      SmallVector<Operation *> ops;
+      walkHost(func, [&](Operation *op) { ops.push_back(op); });
+      for (Operation *op : ops)
+        if (failed(convert(op)))
+          return signalPassFailure();
+    }
+    for (func::FuncOp func : hostFunctions(module)) {
+      WalkResult result = WalkResult::advance();
+      walkHost(func, [&](Operation *op) {
+        if (failed(checkStaysOffMemory(op)))
+          result = WalkResult::interrupt();
+      });
+      if (result.wasInterrupted())
+        return signalPassFailure();
+    }
+  }
+
+  LogicalResult convert(Operation *op) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      auto device = gpu::AllocOp::create(
+          b, loc, alloc.getType(), Type(), ValueRange{},
+          alloc.getDynamicSizes(), alloc.getSymbolOperands());
+      alloc.replaceAllUsesWith(device.getMemref());
+      alloc.erase();
+      return success();
+    }
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{},
+                             dealloc.getMemref());
+      dealloc.erase();
+      return success();
+    }
+    if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      if (!isContiguous(copy.getSource()) || !isContiguous(copy.getTarget()))
+        return copy.emitOpError()
+               << "copies a strided buffer, which hqdm-buffers-to-device "
+                  "cannot do on the device";
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, copy.getTarget(),
+                            copy.getSource());
+      copy.erase();
+      return success();
+    }
+    if (auto global = dyn_cast<memref::GetGlobalOp>(op))
+      return deviceConstant(global);
+    if (isa<memref::AllocaOp>(op))
+      return op->emitOpError()
+             << "is a stack buffer of the host; a model on the device "
+                "cannot use one";
+    return success();
+  }
+
+  /// Replaces the uses of a host global by the device copy the runtime
+  /// keeps: `hqdmDeviceConstant(host address, bytes)` wrapped in a
+  /// descriptor of the same static type.
+  LogicalResult deviceConstant(memref::GetGlobalOp global) {
+    MemRefType type = global.getType();
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+      return global.emitOpError()
+             << "is not a static, contiguous global; its device copy cannot "
+                "be described";
+    if (global.use_empty())
+      return success();
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    auto i64 = IntegerType::get(ctx, 64);
+    constexpr StringLiteral kCallee = "hqdmDeviceConstant";
+    auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(kCallee);
+    if (!callee) {
+      OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+      callee = LLVM::LLVMFuncOp::create(
+          top, module.getLoc(), kCallee,
+          LLVM::LLVMFunctionType::get(ptrType, {ptrType, i64}));
+    }
+
+    OpBuilder b(global->getContext());
+    b.setInsertionPointAfter(global);
+    Location loc = global.getLoc();
+    Value address =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, global);
+    Value hostAddress = arith::IndexCastOp::create(b, loc, i64, address);
+    Value host = LLVM::IntToPtrOp::create(b, loc, ptrType, hostAddress);
+    int64_t bytes =
+        type.getNumElements() *
+        llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+    Value size = LLVM::ConstantOp::create(b, loc, i64, bytes);
+    Value device =
+        LLVM::CallOp::create(b, loc, callee, ValueRange{host, size})
+            .getResult();
+    LLVMTypeConverter converter(ctx);
+    Value descriptor =
+        MemRefDescriptor::fromStaticShape(b, loc, converter, type, device);
+    Value replacement =
+        UnrealizedConversionCastOp::create(b, loc, type, descriptor)
+            .getResult(0);
+    global.getResult().replaceUsesWithIf(replacement, [&](OpOperand &use) {
+      return use.getOwner() != address.getDefiningOp();
+    });
+    return success();
+  }
+
+  /// Host code may allocate, copy on the device and launch, but not read or
+  /// write a buffer itself: every buffer is in device memory now.
+  LogicalResult checkStaysOffMemory(Operation *op) {
+    if (isa<gpu::GPUDialect>(op->getDialect()))
+      return success();
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      bool passesBuffers = llvm::any_of(call.getOperandTypes(), [](Type t) {
+        return isa<BaseMemRefType>(t);
+      });
+      if (callee && callee.isExternal() && passesBuffers)
+        return call.emitOpError()
+               << "passes device buffers to @" << callee.getSymName()
+               << ", which runs on the host";
+      return success();
+    }
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects) {
+      bool touchesBuffers = llvm::any_of(op->getOperandTypes(), [](Type t) {
+        return isa<BaseMemRefType>(t);
+      });
+      if (!touchesBuffers || op->hasTrait<OpTrait::ReturnLike>() ||
+          isa<RegionBranchOpInterface, UnrealizedConversionCastOp>(op))
+        return success();
+      return op->emitOpError()
+             << "stays on the host with device buffers as operands";
+    }
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (const MemoryEffects::EffectInstance &effect : instances) {
+      if (!isa<MemoryEffects::Read, MemoryEffects::Write>(effect.getEffect()))
+        continue;
+      Value value = effect.getValue();
+      if (value && !isa<BaseMemRefType>(value.getType()))
+        continue;
+      // Reading a host global's address (its device copy is made from it).
+      if (isa<memref::GetGlobalOp, memref::ExtractAlignedPointerAsIndexOp>(op))
+        continue;
+      return op->emitOpError()
+             << "stays on the host but would access a device buffer; only "
+                "quantized layers, linalg ops and loops become kernels";
+    }
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// hqdm-report-launches
+//===----------------------------------------------------------------------===//
+
+struct ReportLaunchesPass
+    : hqdm::impl::ReportLaunchesPassBase<ReportLaunchesPass> {
+  void runOnOperation() override {
+    for (func::FuncOp func : hostFunctions(getOperation())) {
+      int64_t launches = 0, generated = 0, allocations = 0;
+      func.walk([&](Operation *op) {
+        if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
+          ++launches;
+          if (launch.getKernelModuleName().getValue() == "hqdm_kernels")
+            ++generated;
+        } else if (isa<gpu::AllocOp>(op)) {
+          ++allocations;
+        }
+      });
+      if (launches == 0)
+        continue;
+      remark::analysis(func.getLoc(), remark::RemarkOpts::name("Launches")
+                                          .category("hqdm-lower-to-cuda"))
+          << ("@" + func.getSymName().str() + " launches " +
+              std::to_string(launches) + " kernels per call (" +
+              std::to_string(generated) + " of quantized layers, " +
+              std::to_string(launches - generated) +
+              " from parallel loops) and allocates " +
+              std::to_string(allocations) + " device buffers");
+    }
+  }
+};
+
+} // namespace
