@@ -140,6 +140,7 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
     pm.addPass(createGpuKernelOutliningPass());
     pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
     pm.addPass(hqdm::createReportLaunchesPass());
+    pm.addPass(hqdm::createEmitModelSignaturePass());
   }
   addLoopsToCFPasses(pm);
 

@@ -48,10 +48,23 @@
 //   terminates the process with exit status 1 (not a signal).
 // * mgpuLaunchKernel raises CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
 //   when more than 48 KiB of dynamic shared memory is requested.
+// * Device memory (mgpuMemAlloc without hostShared) comes from a pool: a
+//   freed buffer is kept and handed out again for a request of the same
+//   size class, so a model that runs step after step allocates from the
+//   driver only during its first step. The generated host code runs each
+//   call on one stream, which orders every reuse after the last use.
+// * hqdmDeviceConstant(host, bytes) returns the device copy of a weight or
+//   table of a whole-model library, uploaded at its first use and kept.
+// * Graph capture (hqdm_graph_begin / hqdm_graph_end, include/hqdm/Runtime/
+//   Model.h): between the two, mgpuStreamCreate hands out the capturing
+//   stream, synchronizing and destroying it do nothing, and buffers come
+//   from a pool of the graph's own, which it keeps while it exists, so its
+//   replays find them where the capture left them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "hqdm/Runtime/CudaRuntime.h"
+#include "hqdm/Runtime/Model.h"
 
 #include <cuda.h>
 
@@ -62,7 +75,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #define HQDM_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -106,7 +124,16 @@ namespace {
   X(cuMemsetD8)                                                                \
   X(cuMemsetD16Async)                                                          \
   X(cuMemHostRegister)                                                         \
-  X(cuMemHostUnregister)
+  X(cuMemHostUnregister)                                                       \
+  X(cuMemcpyHtoD)                                                              \
+  X(cuMemcpyDtoH)                                                              \
+  X(cuStreamBeginCapture)                                                      \
+  X(cuStreamEndCapture)                                                        \
+  X(cuGraphInstantiate)                                                        \
+  X(cuGraphLaunch)                                                             \
+  X(cuGraphGetNodes)                                                           \
+  X(cuGraphExecDestroy)                                                        \
+  X(cuGraphDestroy)
 
 struct Driver {
 #define HQDM_DECLARE(name) decltype(&::name) name = nullptr;
@@ -400,8 +427,53 @@ HQDM_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
 // Streams and events
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+/// Device memory kept for reuse, by size class.
+struct Pool {
+  std::unordered_multimap<uint64_t, void *> free;
+
+  void *take(uint64_t size) {
+    auto it = free.find(size);
+    if (it == free.end())
+      return nullptr;
+    void *ptr = it->second;
+    free.erase(it);
+    return ptr;
+  }
+  void put(uint64_t size, void *ptr) { free.emplace(size, ptr); }
+};
+
+/// A capture in progress: its stream and every buffer it has used.
+struct Capture {
+  CUstream stream = nullptr;
+  Pool pool;
+  std::vector<std::pair<void *, uint64_t>> owned;
+};
+
+std::mutex memoryMutex;
+Pool sharedPool;
+std::unordered_map<void *, uint64_t> pooledSizes; // every pooled buffer
+std::atomic<uint64_t> reservedBytes{0}; // pooled buffers and constants
+Capture *capture = nullptr; // at most one at a time
+
+bool isCaptureStream(void *stream) {
+  return capture && static_cast<CUstream>(stream) == capture->stream;
+}
+
+/// Requests are rounded up to 256 bytes (the driver's alignment) below 1 MiB
+/// and to 64 KiB above, so that buffers of nearly equal sizes are shared.
+uint64_t sizeClass(uint64_t bytes) {
+  uint64_t granule = bytes < (1u << 20) ? 256 : 64 * 1024;
+  return (bytes + granule - 1) / granule * granule;
+}
+
+} // namespace
+
 HQDM_EXPORT void *mgpuStreamCreate() {
   enter();
+  if (capture)
+    return capture->stream;
   CUstream stream = nullptr;
   check(drv.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
   return stream;
@@ -409,11 +481,15 @@ HQDM_EXPORT void *mgpuStreamCreate() {
 
 HQDM_EXPORT void mgpuStreamDestroy(void *stream) {
   enter();
+  if (isCaptureStream(stream))
+    return;
   check(drv.cuStreamDestroy(static_cast<CUstream>(stream)), "cuStreamDestroy");
 }
 
 HQDM_EXPORT void mgpuStreamSynchronize(void *stream) {
   enter();
+  if (isCaptureStream(stream))
+    return;
   // Asynchronous failures (a kernel that faulted, a bad copy) surface here.
   check(drv.cuStreamSynchronize(static_cast<CUstream>(stream)),
         "cuStreamSynchronize",
@@ -457,11 +533,10 @@ HQDM_EXPORT void mgpuEventRecord(void *event, void *stream) {
 // Memory
 //===----------------------------------------------------------------------===//
 
-HQDM_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
-                               bool isHostShared) {
-  enter();
-  if (sizeBytes == 0)
-    return nullptr;
+namespace {
+
+/// A new buffer from the driver; out of memory names the request.
+void *driverAlloc(uint64_t sizeBytes, bool isHostShared) {
   CUdeviceptr ptr = 0;
   const char *call = isHostShared ? "cuMemAllocManaged" : "cuMemAlloc";
   CUresult result = isHostShared
@@ -483,18 +558,80 @@ HQDM_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
                     (unsigned long long)sizeBytes);
     fail(call, result, context);
   }
-  // Tests poison fresh buffers, so that anything a kernel should have
-  // written but did not reads as NaN (0xFF bytes; -1 for integers).
-  if (std::getenv("HQDM_CUDA_POISON"))
-    check(drv.cuMemsetD8(ptr, 0xFF, sizeBytes), "cuMemsetD8");
   return reinterpret_cast<void *>(ptr);
+}
+
+} // namespace
+
+HQDM_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
+                               bool isHostShared) {
+  enter();
+  if (sizeBytes == 0)
+    return nullptr;
+  if (isHostShared)
+    return driverAlloc(sizeBytes, /*isHostShared=*/true);
+  uint64_t size = sizeClass(sizeBytes);
+  void *ptr = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(memoryMutex);
+    if (capture)
+      ptr = capture->pool.take(size);
+    if (!ptr)
+      ptr = sharedPool.take(size);
+  }
+  if (!ptr) {
+    ptr = driverAlloc(size, /*isHostShared=*/false);
+    std::lock_guard<std::mutex> lock(memoryMutex);
+    pooledSizes[ptr] = size;
+    reservedBytes += size;
+  }
+  if (capture) {
+    std::lock_guard<std::mutex> lock(memoryMutex);
+    capture->owned.emplace_back(ptr, size);
+    return ptr;
+  }
+  // Tests poison buffers, so that anything a kernel should have written but
+  // did not reads as NaN (0xFF bytes; -1 for integers).
+  if (std::getenv("HQDM_CUDA_POISON"))
+    check(drv.cuMemsetD8(reinterpret_cast<CUdeviceptr>(ptr), 0xFF, size),
+          "cuMemsetD8");
+  return ptr;
 }
 
 HQDM_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
   enter();
   if (!ptr)
     return;
-  check(drv.cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+  std::unique_lock<std::mutex> lock(memoryMutex);
+  auto it = pooledSizes.find(ptr);
+  if (it == pooledSizes.end()) {
+    lock.unlock();
+    check(drv.cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
+    return;
+  }
+  (capture ? capture->pool : sharedPool).put(it->second, ptr);
+}
+
+HQDM_EXPORT void *hqdmDeviceConstant(const void *host, int64_t sizeBytes) {
+  enter();
+  static std::mutex constantsMutex;
+  static std::unordered_map<const void *, CUdeviceptr> constants;
+  std::lock_guard<std::mutex> lock(constantsMutex);
+  auto it = constants.find(host);
+  if (it != constants.end())
+    return reinterpret_cast<void *>(it->second);
+  if (capture)
+    fatal("a weight of %lld bytes was first used during a graph capture; "
+          "run the step once before capturing it (hqdm_model_step does)",
+          (long long)sizeBytes);
+  void *device = driverAlloc(sizeBytes > 0 ? sizeBytes : 1, false);
+  auto ptr = reinterpret_cast<CUdeviceptr>(device);
+  if (sizeBytes > 0)
+    check(drv.cuMemcpyHtoD(ptr, host, sizeBytes), "cuMemcpyHtoD",
+          "uploading a weight");
+  constants.emplace(host, ptr);
+  reservedBytes += sizeBytes;
+  return device;
 }
 
 HQDM_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
@@ -607,3 +744,106 @@ HQDM_EXPORT void mgpuSetDefaultDevice(int32_t ordinal) {
   }
   defaultDevice = ordinal;
 }
+
+//===----------------------------------------------------------------------===//
+// Graph capture
+//===----------------------------------------------------------------------===//
+
+struct hqdm_graph {
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  CUstream stream = nullptr;
+  std::vector<std::pair<void *, uint64_t>> owned;
+};
+
+HQDM_EXPORT void hqdm_graph_begin(void) {
+  enter();
+  std::lock_guard<std::mutex> lock(memoryMutex);
+  if (capture)
+    fatal("hqdm_graph_begin: a capture is already in progress");
+  auto *c = new Capture;
+  check(drv.cuStreamCreate(&c->stream, CU_STREAM_NON_BLOCKING),
+        "cuStreamCreate");
+  // Relaxed: the first use of a buffer size may still allocate from the
+  // driver while the stream captures.
+  check(drv.cuStreamBeginCapture(c->stream, CU_STREAM_CAPTURE_MODE_RELAXED),
+        "cuStreamBeginCapture");
+  capture = c;
+}
+
+HQDM_EXPORT hqdm_graph *hqdm_graph_end(void) {
+  enter();
+  Capture *c;
+  {
+    std::lock_guard<std::mutex> lock(memoryMutex);
+    if (!capture)
+      fatal("hqdm_graph_end: no capture in progress");
+    c = capture;
+    capture = nullptr;
+  }
+  auto *g = new hqdm_graph;
+  check(drv.cuStreamEndCapture(c->stream, &g->graph), "cuStreamEndCapture",
+        "the step did something a CUDA graph cannot capture");
+  check(drv.cuGraphInstantiate(&g->exec, g->graph, 0), "cuGraphInstantiate");
+  g->stream = c->stream;
+  // The graph keeps every buffer it used; its free ones are not shared.
+  g->owned = std::move(c->owned);
+  std::sort(g->owned.begin(), g->owned.end());
+  g->owned.erase(std::unique(g->owned.begin(), g->owned.end()),
+                 g->owned.end());
+  delete c;
+  return g;
+}
+
+HQDM_EXPORT void hqdm_graph_launch(hqdm_graph *graph) {
+  enter();
+  check(drv.cuGraphLaunch(graph->exec, graph->stream), "cuGraphLaunch");
+  check(drv.cuStreamSynchronize(graph->stream), "cuStreamSynchronize",
+        "a kernel or copy of the graph failed");
+}
+
+HQDM_EXPORT size_t hqdm_graph_num_nodes(const hqdm_graph *graph) {
+  enter();
+  size_t count = 0;
+  check(drv.cuGraphGetNodes(graph->graph, nullptr, &count), "cuGraphGetNodes");
+  return count;
+}
+
+HQDM_EXPORT void hqdm_graph_destroy(hqdm_graph *graph) {
+  if (!graph)
+    return;
+  enter();
+  check(drv.cuGraphExecDestroy(graph->exec), "cuGraphExecDestroy");
+  check(drv.cuGraphDestroy(graph->graph), "cuGraphDestroy");
+  check(drv.cuStreamDestroy(graph->stream), "cuStreamDestroy");
+  std::lock_guard<std::mutex> lock(memoryMutex);
+  for (auto [ptr, size] : graph->owned)
+    sharedPool.put(size, ptr);
+  delete graph;
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers for callers
+//===----------------------------------------------------------------------===//
+
+HQDM_EXPORT void *hqdm_device_alloc(size_t bytes) {
+  return mgpuMemAlloc(bytes, nullptr, false);
+}
+
+HQDM_EXPORT void hqdm_device_free(void *ptr) { mgpuMemFree(ptr, nullptr); }
+
+HQDM_EXPORT void hqdm_copy_to_device(void *device, const void *host,
+                                     size_t bytes) {
+  enter();
+  check(drv.cuMemcpyHtoD(reinterpret_cast<CUdeviceptr>(device), host, bytes),
+        "cuMemcpyHtoD");
+}
+
+HQDM_EXPORT void hqdm_copy_to_host(void *host, const void *device,
+                                   size_t bytes) {
+  enter();
+  check(drv.cuMemcpyDtoH(host, reinterpret_cast<CUdeviceptr>(device), bytes),
+        "cuMemcpyDtoH", "an earlier kernel may have failed");
+}
+
+HQDM_EXPORT uint64_t hqdm_device_bytes(void) { return reservedBytes; }

@@ -222,4 +222,30 @@ def ReportLaunchesPass : Pass<"hqdm-report-launches", "::mlir::ModuleOp"> {
   }];
 }
 
+def EmitModelSignaturePass
+    : Pass<"hqdm-emit-model-signature", "::mlir::ModuleOp"> {
+  let summary = "Describe a model's entry point for the runtime's C ABI";
+  let description = [{
+    Adds `hqdm_model_signature`, a NUL-terminated string constant that
+    `hqdm_model_load` (include/hqdm/Runtime/Model.h) reads to call the
+    function through its C interface:
+
+    ```
+    hqdm-model-signature v1
+    function forward
+    in f32 2x16x64
+    out f32 2x16x64
+    ```
+
+    One `in` line per argument and one `out` line per result, each a
+    statically shaped buffer (`scalar` for rank 0). A function with another
+    kind of argument gets no signature and an error.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"forward\"",
+           "The entry point">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // HQDM_CONVERSION_PASSES_TD

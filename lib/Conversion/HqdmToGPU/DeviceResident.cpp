@@ -9,7 +9,8 @@
 // * hqdm-buffers-to-device moves every buffer of the host functions to the
 //   device (weights included, uploaded once by the runtime) and rejects
 //   whatever would still touch memory from the CPU;
-// * hqdm-report-launches says how many kernels one call launches.
+// * hqdm-report-launches says how many kernels one call launches;
+// * hqdm-emit-model-signature describes the entry point for the C ABI.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,7 @@ namespace mlir::hqdm {
 #define GEN_PASS_DEF_MAPTOGPUPASS
 #define GEN_PASS_DEF_BUFFERSTODEVICEPASS
 #define GEN_PASS_DEF_REPORTLAUNCHESPASS
+#define GEN_PASS_DEF_EMITMODELSIGNATUREPASS
 #include "hqdm/Conversion/Passes.h.inc"
 } // namespace mlir::hqdm
 
@@ -419,6 +421,57 @@ struct ReportLaunchesPass
               " from parallel loops) and allocates " +
               std::to_string(allocations) + " device buffers");
     }
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// hqdm-emit-model-signature
+//===----------------------------------------------------------------------===//
+
+struct EmitModelSignaturePass
+    : hqdm::impl::EmitModelSignaturePassBase<EmitModelSignaturePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>(function);
+    if (!func || func.isExternal())
+      return;
+    std::string text = "hqdm-model-signature v1\nfunction " + function + "\n";
+    auto describe = [&](StringRef kind, Type type, unsigned index) {
+      auto memref = dyn_cast<MemRefType>(type);
+      if (!memref || !memref.hasStaticShape() ||
+          !memref.getLayout().isIdentity()) {
+        func.emitError() << kind << " " << index << " of @" << function
+                         << " is " << type
+                         << ", not a static contiguous buffer the runtime's "
+                            "C ABI can pass";
+        return false;
+      }
+      std::string element;
+      llvm::raw_string_ostream os(element);
+      memref.getElementType().print(os);
+      text += (kind == "argument" ? "in " : "out ") + element + " ";
+      if (memref.getRank() == 0)
+        text += "scalar";
+      for (auto [d, size] : llvm::enumerate(memref.getShape()))
+        text += (d ? "x" : "") + std::to_string(size);
+      text += "\n";
+      return true;
+    };
+    for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
+      if (!describe("argument", type, i))
+        return signalPassFailure();
+    for (auto [i, type] : llvm::enumerate(func.getResultTypes()))
+      if (!describe("result", type, i))
+        return signalPassFailure();
+    text.push_back('\0');
+
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
+    LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
+                           LLVM::Linkage::External, "hqdm_model_signature",
+                           b.getStringAttr(text));
   }
 };
 
