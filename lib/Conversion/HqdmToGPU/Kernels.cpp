@@ -26,7 +26,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 #include <algorithm>
 #include <cmath>
@@ -139,6 +138,15 @@ std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
   c.mPad = roundUp(c.m, c.tileM);
   c.nPad = roundUp(c.n, c.tileN);
   c.kPad = roundUp(c.k, c.tileK());
+  // A row too long for the registers is rotated a block at a time, in a
+  // loop, where ptxas spills blocks of more than half the register budget.
+  if (roundUp(c.kPad, rotation.segment()) / 32 > kMaxValuesPerLane &&
+      rotation.valuesPerLane > kMaxValuesPerLane / 2)
+    return "the online Hadamard block " + std::to_string(c.hadamardBlock) +
+           " is above " + std::to_string(16 * kMaxValuesPerLane) +
+           " and K = " + std::to_string(c.k) + " is above " +
+           std::to_string(32 * kMaxValuesPerLane) +
+           " (a lane holds such a block only with its whole row)";
   return "";
 }
 
@@ -388,16 +396,14 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
   int64_t chunks = c.kPad / 32;
   int64_t segments = (c.kPad + segment - 1) / segment;
   auto loadSegment = [&](Value s) {
+    // Segments of several chunks lie wholly inside or beyond K (a multiple
+    // of the block), so one check of the first element covers all of them.
+    Value start = kb.add(kb.mul(s, kb.idx(segment)), lane);
+    Value valid = kb.andI(rowValid, kb.ult(start, kb.idx(c.k)));
+    Value safeStart = kb.select(valid, start, kb.idx(0));
     SmallVector<Value> v;
     for (int64_t j = 0; j < perLane; ++j) {
-      Value e = kb.add(kb.add(kb.mul(s, kb.idx(segment)), kb.idx(32 * j)),
-                       lane);
-      Value valid = kb.andI(rowValid, kb.ult(e, kb.idx(c.k)));
-      // Chunks known to lie inside K need only the row check.
-      std::optional<int64_t> first = getConstantIntValue(s);
-      if (first && *first * segment + 32 * (j + 1) <= c.k)
-        valid = rowValid;
-      Value value = kb.load(x, {safeRow, kb.select(valid, e, kb.idx(0))});
+      Value value = kb.load(x, {safeRow, kb.add(safeStart, kb.idx(32 * j))});
       v.push_back(kb.select(valid, value, zeroF));
     }
     rotateSegment(kb, plan, laneBits, v);
