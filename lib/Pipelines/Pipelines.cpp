@@ -34,6 +34,9 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -115,6 +118,22 @@ void hqdm::buildLowerToCPUPipeline(OpPassManager &pm,
   addHostToLLVMPasses(pm, options.emitCInterface, /*gpu=*/false);
 }
 
+/// Whether gpu-module-to-binary will link libdevice (for the erf and tanh of
+/// a fused GELU): it looks in `toolkit`, else where CUDA_ROOT, CUDA_HOME or
+/// CUDA_PATH point.
+static bool hasLibdevice(StringRef toolkit) {
+  SmallVector<std::string> roots;
+  if (!toolkit.empty())
+    roots.push_back(toolkit.str());
+  else
+    for (const char *name : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+      if (const char *value = std::getenv(name))
+        roots.push_back(value);
+  return llvm::any_of(roots, [](const std::string &root) {
+    return llvm::sys::fs::exists(root + "/nvvm/libdevice/libdevice.10.bc");
+  });
+}
+
 void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
                                     const LowerToCUDAOptions &options) {
   addLoadWeightsPass(pm, options.weights);
@@ -124,6 +143,7 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
   hqdm::ConvertHqdmToGPUPassOptions toGPU;
   toGPU.chip = options.chip;
   toGPU.smCount = options.smCount;
+  toGPU.fuseGelu = hasLibdevice(options.toolkit);
   pm.addPass(hqdm::createConvertHqdmToGPUPass(toGPU));
   pm.addPass(createCanonicalizerPass());
   addHqdmToLinalgPasses(pm);

@@ -5,7 +5,9 @@ where no driver is installed, stops with the runtime's message instead of
 crashing. With a GPU (a libcuda that initialises): every layer shape, the
 DiT-XL/2 GEMM shapes among them, matches the CPU reference library compiled
 from the same quantized IR, on fresh random inputs, with device buffers
-poisoned before the kernels run (HQDM_CUDA_POISON).
+poisoned before the kernels run (HQDM_CUDA_POISON); so do Hadamard blocks
+above 32 (128, 1152 = 36 x 32, 4608 = 36 x 128) and a GELU fused into the
+GEMM epilogue.
 """
 import ctypes
 import os
@@ -46,10 +48,11 @@ needs_runtime = pytest.mark.skipif(not have_runtime(),
 needs_gpu = pytest.mark.skipif(not have_gpu(), reason="no CUDA GPU here")
 
 
-def linear_model(tmp_path, m, n, k, seed=0):
-    path = tmp_path / f"linear_{m}x{n}x{k}.mlir"
+def linear_model(tmp_path, m, n, k, seed=0, gelu=None):
+    path = tmp_path / f"linear_{m}x{n}x{k}{'_gelu_' + gelu if gelu else ''}.mlir"
     subprocess.run([sys.executable, MAKE_LINEAR, path, f"{m}:{n}:{k}",
-                    "--forward", "--seed", str(seed)], check=True)
+                    "--forward", "--seed", str(seed)]
+                   + (["--gelu", gelu] if gelu else []), check=True)
     return path
 
 
@@ -124,4 +127,44 @@ def test_cuda_matches_cpu_reference(tmp_path, monkeypatch, shape, scheme):
         # The integer parts are exact; the f32 epilogue may differ by an FMA
         # contraction (DESIGN.md: 1e-6 relative).
         scale = np.max(np.abs(expected)) + 1e-30
+        assert np.max(np.abs(got - expected)) / scale <= 1e-6
+
+
+# (M, N, K, Hadamard block, GELU): the prologue's large and K x 2^m blocks
+# (DiT-XL/2's qkv/fc1 inputs: K = 1152; fc2's: K = 4608), and fc1 + GELU.
+LARGE_BLOCK_CASES = [(256, 1152, 1152, 128, None), (256, 1152, 1152, 1152, None),
+                     (256, 1152, 4608, 4608, None), (70, 200, 2304, 1152, None),
+                     (256, 4608, 1152, 1152, "tanh"), (37, 72, 96, 32, "none")]
+
+
+@needs_runtime
+@needs_gpu
+@pytest.mark.parametrize("case", LARGE_BLOCK_CASES,
+                         ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}-block{c[3]}"
+                                       + (f"-gelu-{c[4]}" if c[4] else ""))
+def test_cuda_large_blocks_and_gelu_match_cpu_reference(tmp_path, monkeypatch, case):
+    monkeypatch.setenv("HQDM_CUDA_POISON", "1")
+    m, n, k, block, gelu = case
+    quantize = f"clip-candidates=8 block={block}"
+    source = linear_model(tmp_path, m, n, k, seed=m + n + k, gelu=gelu)
+    cpu = hqdm_compile(source, quantize=quantize, work_dir=tmp_path / "cpu")
+    gpu = hqdm_compile(source, quantize=quantize, target="cuda",
+                       work_dir=tmp_path / "cuda")
+    # The layer without its GELU, for the magnitude of GELU's input.
+    pre = hqdm_compile(linear_model(tmp_path, m, n, k, seed=m + n + k),
+                       quantize=quantize, work_dir=tmp_path / "pre") if gelu else cpu
+    rng = np.random.default_rng(4321 + k)
+    for trial in range(3):
+        x = rng.normal(0, 1, (m, k)).astype(np.float32)
+        x[:, rng.integers(0, k, 4)] *= 20
+        if trial == 2:
+            x[0] = 0
+        expected = cpu(x)
+        got = gpu(x)
+        assert np.all(np.isfinite(got)), "an output the kernels did not write"
+        # The rotation, the integers and the dequantization are bit-exact; the
+        # GELU's erf/tanh are libdevice's on the GPU and libm's on the CPU (a
+        # few ulp each), which moves 0.5 x (1 + f) by a few ulp of |x|:
+        # DESIGN.md's 1e-6, relative to the largest GELU input.
+        scale = np.max(np.abs(pre(x))) + 1e-30
         assert np.max(np.abs(got - expected)) / scale <= 1e-6

@@ -101,8 +101,11 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
     block-Hadamard-rotated f32 tensor by an `hqdm.gpu_launch` of two kernels
     generated for its shapes and added to `gpu.module @hqdm_kernels`:
 
-    * a prologue, one warp per row: the block rotation by warp shuffles
-      (blocks of 2 to 32, the butterflies in the CPU reference's order), the
+    * a prologue, one warp per row: the block rotation in the CPU
+      reference's operation order, so bit-identical (power-of-two blocks up
+      to 4096 and K x 2^m blocks with 2^m >= 32 up to 4608: the H_K product
+      and butterflies at distances of 32 or more in registers, shorter
+      butterflies by warp shuffles), the
       per-token absmax scale (or the given per-tensor or per-step scale),
       round-half-even quantization and packing to 4 or 8 bits;
     * a GEMM on the tensor cores: `mma.sync m16n8k64` on packed s4 operands
@@ -114,7 +117,9 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
       `w = lo + 128 * hi` for exactly rotated weights that exceed a byte.
       Two-stage cp.async pipeline through shared memory; tiles of 64 or 128
       chosen from the layer's shape; the epilogue dequantizes
-      (`((acc * sx) * sw) * multiplier + bias`) and stores f32, f16 or bf16.
+      (`((acc * sx) * sw) * multiplier + bias`), applies an `hqdm.gelu`
+      that is the layer's only user (fused: the launch produces its result),
+      and stores f32, f16 or bf16.
 
     Layers the kernels do not cover stay as they are, for the CPU lowering,
     with a remark saying why (`--remarks-filter=hqdm-lower-to-cuda`).
@@ -124,6 +129,9 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
            "Target: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
     Option<"smCount", "sm-count", "int64_t", "132",
            "Streaming multiprocessors to fill when choosing tiles">,
+    Option<"fuseGelu", "fuse-gelu", "bool", "true",
+           "Fuse an hqdm.gelu that is a layer's only user into the GEMM "
+           "epilogue (its erf and tanh come from libdevice)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -207,6 +207,26 @@ Value expandFromMatrix(OpBuilder &b, Location loc, Value matrix,
       SmallVector<ReassociationIndices>{leading, {resultType.getRank() - 1}});
 }
 
+/// The hqdm.gelu to fuse into `op`'s epilogue: its result's only user (gelu
+/// keeps the type). Reports why a gelu that reads the result is not fused.
+GeluOp matchGelu(QLinearOp op, bool fuse) {
+  auto gelu = llvm::find_if(op->getUsers(), llvm::IsaPred<GeluOp>);
+  if (gelu == op->getUsers().end())
+    return {};
+  std::string why;
+  if (!fuse)
+    why = "fuse-gelu is off (hqdm-lower-to-cuda turns it off when it finds "
+          "no libdevice in the CUDA toolkit)";
+  else if (!op.getResult().hasOneUse())
+    why = "the layer's result has other users";
+  if (why.empty())
+    return cast<GeluOp>(*gelu);
+  remark::missed(op.getLoc(), remark::RemarkOpts::name("GeluNotFused")
+                                  .category("hqdm-lower-to-cuda"))
+      << ("the hqdm.gelu after the layer stays on the CPU: " + why);
+  return {};
+}
+
 std::string mmaName(const LayerKernelConfig &c) {
   if (c.mma == MmaKind::Int4)
     return "mma.sync m16n8k64 s4";
@@ -250,6 +270,11 @@ struct ConvertHqdmToGPUPass
       }
       ++index;
       LayerKernelConfig &c = layer.config;
+      GeluOp gelu = matchGelu(op, fuseGelu);
+      if (gelu)
+        c.activation = gelu.getApproximate() == GeluApproximation::Tanh
+                           ? EpilogueActivation::GeluTanh
+                           : EpilogueActivation::Gelu;
 
       if (!kernels) {
         module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -323,6 +348,10 @@ struct ConvertHqdmToGPUPass
           builder.getArrayAttr(temps), builder.getArrayAttr(launches));
       Value result = expandFromMatrix(builder, loc, gpuLaunch.getResult(0),
                                       op.getResult().getType());
+      if (gelu) {
+        gelu.getResult().replaceAllUsesWith(result);
+        gelu.erase();
+      }
       op.getResult().replaceAllUsesWith(result);
       op.erase();
 
@@ -337,7 +366,11 @@ struct ConvertHqdmToGPUPass
               (c.weightPlanes == 2 ? " (two int8 digits)" : "") +
               ", hadamard block " + std::to_string(c.hadamardBlock) + ", " +
               mmaName(c) + ", tile " + std::to_string(c.tileM) + "x" +
-              std::to_string(c.tileN) + "x" + std::to_string(c.tileK()));
+              std::to_string(c.tileN) + "x" + std::to_string(c.tileK()) +
+              (gelu ? (c.activation == EpilogueActivation::GeluTanh
+                           ? ", fused gelu (tanh)"
+                           : ", fused gelu")
+                    : ""));
     }
   }
 };

@@ -16,6 +16,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Kernels.h"
+#include "../Gelu.h"
+#include "hqdm/Support/Hadamard.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -29,6 +31,7 @@
 #include <cmath>
 
 using namespace mlir;
+using namespace mlir::hqdm;
 using namespace mlir::hqdm::gpu_kernels;
 
 //===----------------------------------------------------------------------===//
@@ -73,13 +76,44 @@ MemRefType LayerKernelConfig::outputMemRefType(MLIRContext *ctx) const {
   return MemRefType::get({m, n}, outputType);
 }
 
+std::string hqdm::gpu_kernels::planRotation(int64_t block,
+                                            RotationPlan &plan) {
+  plan = RotationPlan();
+  if (block == 1)
+    return "";
+  std::string prefix = "the online Hadamard block " + std::to_string(block);
+  llvm::Expected<HadamardConstruction> construction =
+      getHadamardConstruction(block);
+  if (!construction)
+    return prefix + " has no construction (" +
+           llvm::toString(construction.takeError()) + ")";
+  int64_t powerOfTwo = construction->powerOfTwo();
+  if (construction->baseOrder > 1 && powerOfTwo < 32)
+    return prefix + " = " + std::to_string(construction->baseOrder) + " x " +
+           std::to_string(powerOfTwo) +
+           " has a power-of-two factor below 32 (the prologue needs each "
+           "row of the base-order product within one lane)";
+  if (block > 32 * kMaxValuesPerLane)
+    return prefix + " is above " + std::to_string(32 * kMaxValuesPerLane) +
+           " (a lane holds " + std::to_string(kMaxValuesPerLane) +
+           " values of a block at most)";
+  plan.block = block;
+  plan.baseOrder = construction->baseOrder;
+  plan.valuesPerLane = std::max<int64_t>(block, 32) / 32;
+  for (int64_t d = powerOfTwo / 2; d >= 1; d /= 2)
+    plan.distances.push_back(d);
+  plan.normalization = static_cast<float>(1.0 / std::sqrt(double(block)));
+  return "";
+}
+
 std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
                                          int64_t smCount) {
-  if (c.hadamardBlock < 1 || c.hadamardBlock > 32 ||
-      !llvm::isPowerOf2_64(c.hadamardBlock))
+  RotationPlan rotation;
+  if (std::string why = planRotation(c.hadamardBlock, rotation); !why.empty())
+    return why;
+  if (c.k % c.hadamardBlock != 0)
     return "the online Hadamard block " + std::to_string(c.hadamardBlock) +
-           " is not a power of two up to 32 (the prologue rotates within a "
-           "warp)";
+           " does not divide K = " + std::to_string(c.k);
   // Candidate tiles, largest first; keep the first that fills the GPU (one
   // block per SM at least) and fits the shared memory and register budget.
   const int64_t tiles[][2] = {{128, 128}, {128, 64}, {64, 128}, {64, 64}};
@@ -104,6 +138,15 @@ std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
   c.mPad = roundUp(c.m, c.tileM);
   c.nPad = roundUp(c.n, c.tileN);
   c.kPad = roundUp(c.k, c.tileK());
+  // A row too long for the registers is rotated a block at a time, in a
+  // loop, where ptxas spills blocks of more than half the register budget.
+  if (roundUp(c.kPad, rotation.segment()) / 32 > kMaxValuesPerLane &&
+      rotation.valuesPerLane > kMaxValuesPerLane / 2)
+    return "the online Hadamard block " + std::to_string(c.hadamardBlock) +
+           " is above " + std::to_string(16 * kMaxValuesPerLane) +
+           " and K = " + std::to_string(c.k) + " is above " +
+           std::to_string(32 * kMaxValuesPerLane) +
+           " (a lane holds such a block only with its whole row)";
   return "";
 }
 
@@ -253,11 +296,78 @@ gpu::GPUFuncOp createKernel(OpBuilder &b, Location loc, StringRef name,
 // Prologue
 //===----------------------------------------------------------------------===//
 
+/// Rotates one segment in place (see RotationPlan): `v[j]` holds element
+/// 32 j + lane. Emits exactly the f32 operations of the CPU reference, in
+/// its order; a butterfly's x0 - x1 is emitted as x0 + (-x1), which IEEE
+/// addition makes identical.
+static void rotateSegment(KernelBuilder &kb, const RotationPlan &plan,
+                          Value laneBits, MutableArrayRef<Value> v) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  if (plan.block == 1)
+    return;
+  int64_t k = plan.baseOrder, rows = plan.valuesPerBaseRow();
+  if (k > 1) {
+    // y[a'] = sum over a = 0 .. K-1 of x[a] * H_K[a][a'], from +0.0: the
+    // products are exact, so each term is an add or a subtract.
+    ArrayRef<int8_t> h = getBaseHadamardMatrix(k);
+    SmallVector<Value> sums(k);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t col = 0; col < k; ++col) {
+        Value acc = kb.f32(0.0);
+        for (int64_t row = 0; row < k; ++row) {
+          Value x = v[row * rows + r];
+          if (h[row * k + col] > 0)
+            acc = arith::AddFOp::create(b, loc, acc, x);
+          else
+            acc = arith::SubFOp::create(b, loc, acc, x);
+        }
+        sums[col] = acc;
+      }
+      for (int64_t col = 0; col < k; ++col)
+        v[col * rows + r] = sums[col];
+    }
+  }
+  Type i32Type = b.getI32Type(), f32Type = b.getF32Type();
+  for (int64_t d : plan.distances) {
+    if (d >= 32) {
+      // Values j and j + d/32 of the lane (bit d/32 of j clear in j).
+      int64_t step = d / 32;
+      for (int64_t j = 0; j < static_cast<int64_t>(v.size()); ++j) {
+        if (j & step)
+          continue;
+        Value x0 = v[j], x1 = v[j + step];
+        v[j] = arith::AddFOp::create(b, loc, x0, x1);
+        v[j + step] = arith::SubFOp::create(b, loc, x0, x1);
+      }
+      continue;
+    }
+    // Lanes l and l ^ d: the lower one computes x0 + x1, the upper one
+    // x0 + (-x1) with its own value's sign flipped.
+    Value upper = kb.ne(kb.andI(laneBits, kb.i32(d)), kb.i32(0));
+    Value sign = kb.select(upper, kb.i32(int64_t(1) << 31), kb.i32(0));
+    for (Value &x : v) {
+      Value partner = kb.shuffleXor(x, d);
+      Value bits = arith::BitcastOp::create(b, loc, i32Type, x);
+      Value own = arith::BitcastOp::create(b, loc, f32Type,
+                                           kb.xorI(bits, sign));
+      x = arith::AddFOp::create(b, loc, partner, own);
+    }
+  }
+  Value factor = kb.f32(plan.normalization);
+  for (Value &x : v)
+    x = arith::MulFOp::create(b, loc, x, factor);
+}
+
 gpu::GPUFuncOp
 hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
                                        const LayerKernelConfig &c) {
   OpBuilder::InsertionGuard guard(builder);
   MLIRContext *ctx = builder.getContext();
+  RotationPlan plan;
+  std::string why = planRotation(c.hadamardBlock, plan);
+  assert(why.empty() && "planLayer accepts only blocks the prologue rotates");
+  (void)why;
   SmallVector<Type> args = {c.inputType(ctx),
                             c.dynamicScale ? Type(c.tokenScaleType(ctx))
                                            : Type(c.givenScaleType(ctx)),
@@ -279,79 +389,113 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
   Value safeRow = kb.select(rowValid, row, kb.idx(0));
   Value zeroF = kb.f32(0.0);
 
-  // The rotated element `chunk * 32 + lane` of this warp's row (0 outside
-  // the tensor). Butterflies pair lanes at distance B/2 first, then B/4, ...
-  // down to 1, as the CPU reference does, so the f32 results are identical.
-  auto rotated = [&](Value chunk) -> Value {
-    Value e = kb.add(kb.mul(chunk, kb.idx(32)), lane);
-    Value valid = arith::AndIOp::create(b, loc, rowValid, kb.ult(e, kb.idx(c.k)));
-    Value v = kb.load(x, {safeRow, kb.select(valid, e, kb.idx(0))});
-    v = kb.select(valid, v, zeroF);
-    for (int64_t s = c.hadamardBlock / 2; s >= 1; s /= 2) {
-      Value partner = kb.shuffleXor(v, s);
-      Value high = kb.ne(kb.andI(laneBits, kb.i32(s)), kb.i32(0));
-      v = kb.select(high, arith::SubFOp::create(b, loc, partner, v),
-                    arith::AddFOp::create(b, loc, v, partner));
+  // The row is cut into segments of max(B, 32) elements (zero beyond K and
+  // beyond M); a segment in the padding beyond K is a zero block, and the
+  // chunks of 32 beyond kPad are not stored.
+  int64_t perLane = plan.valuesPerLane, segment = plan.segment();
+  int64_t chunks = c.kPad / 32;
+  int64_t segments = (c.kPad + segment - 1) / segment;
+  auto loadSegment = [&](Value s) {
+    // Segments of several chunks lie wholly inside or beyond K (a multiple
+    // of the block), so one check of the first element covers all of them.
+    Value start = kb.add(kb.mul(s, kb.idx(segment)), lane);
+    Value valid = kb.andI(rowValid, kb.ult(start, kb.idx(c.k)));
+    Value safeStart = kb.select(valid, start, kb.idx(0));
+    SmallVector<Value> v;
+    for (int64_t j = 0; j < perLane; ++j) {
+      Value value = kb.load(x, {safeRow, kb.add(safeStart, kb.idx(32 * j))});
+      v.push_back(kb.select(valid, value, zeroF));
     }
-    if (c.hadamardBlock > 1)
-      v = arith::MulFOp::create(
-          b, loc, v, kb.f32(1.0 / std::sqrt(double(c.hadamardBlock))));
+    rotateSegment(kb, plan, laneBits, v);
     return v;
   };
-
-  int64_t chunks = c.kPad / 32;
-  Value scale;
-  if (c.dynamicScale) {
-    // Pass 1: the row's absmax (NaN propagates, as in the reference).
-    auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(chunks),
-                                   kb.idx(1), ValueRange{zeroF});
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value a = math::AbsFOp::create(b, loc, rotated(loop.getInductionVar()));
-      Value m = arith::MaximumFOp::create(b, loc, loop.getRegionIterArg(0), a);
-      scf::YieldOp::create(b, loc, m);
-    }
-    Value amax = loop.getResult(0);
+  auto absMax = [&](Value acc, ArrayRef<Value> v) {
+    for (Value value : v)
+      acc = arith::MaximumFOp::create(b, loc, acc,
+                                      math::AbsFOp::create(b, loc, value));
+    return acc;
+  };
+  // The row's scale from the lanes' absmax (NaN propagates, as in the
+  // reference); lane 0 stores it.
+  auto rowScale = [&](Value amax) {
     for (int64_t s = 16; s >= 1; s /= 2)
       amax = arith::MaximumFOp::create(b, loc, amax, kb.shuffleXor(amax, s));
-    scale = arith::DivFOp::create(b, loc, amax,
-                                  kb.f32(double(c.activationMaxLevel)));
+    Value scale = arith::DivFOp::create(b, loc, amax,
+                                        kb.f32(double(c.activationMaxLevel)));
     kb.when(kb.eq(lane, kb.idx(0)), [&] { kb.store(scale, scaleBuf, {row}); });
-  } else {
-    scale = kb.load(scaleBuf, {});
-  }
+    return scale;
+  };
+  // Quantizes (round half to even, clamp, zero scale -> level 0) and packs:
+  // lanes OR their shifted levels together across a word's lanes.
+  int64_t perWord = 32 / c.activationBits;
+  auto quantizeSegment = [&](Value s, ArrayRef<Value> v, Value scale) {
+    Value isZeroScale =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, scale, zeroF);
+    for (int64_t j = 0; j < perLane; ++j) {
+      Value chunk = kb.add(kb.mul(s, kb.idx(perLane)), kb.idx(j));
+      Value r = math::RoundEvenOp::create(
+          b, loc, arith::DivFOp::create(b, loc, v[j], scale));
+      r = arith::MaximumFOp::create(b, loc, r,
+                                    kb.f32(-double(c.activationMaxLevel)));
+      r = arith::MinimumFOp::create(b, loc, r,
+                                    kb.f32(double(c.activationMaxLevel)));
+      r = kb.select(isZeroScale, zeroF, r);
+      Value q = arith::FPToSIOp::create(b, loc, b.getI32Type(), r);
+      Value mask = kb.i32((int64_t(1) << c.activationBits) - 1);
+      Value slot = kb.andI(laneBits, kb.i32(perWord - 1));
+      Value word = kb.shl(kb.andI(q, mask),
+                          kb.mul(slot, kb.i32(c.activationBits)));
+      for (int64_t d = 1; d < perWord; d *= 2)
+        word = kb.orI(word, kb.shuffleXor(word, d));
+      Value column = kb.add(kb.mul(chunk, kb.idx(32 / perWord)),
+                            kb.div(lane, kb.idx(perWord)));
+      Value stores = kb.eq(kb.rem(lane, kb.idx(perWord)), kb.idx(0));
+      if (segments * perLane > chunks)
+        stores = kb.andI(stores, kb.ult(chunk, kb.idx(chunks)));
+      kb.when(stores, [&] { kb.store(word, packed, {row, column}); });
+    }
+  };
 
-  // Pass 2: quantize (round half to even, clamp, zero scale -> level 0) and
-  // pack: lanes OR their shifted levels together across a word's lanes.
-  Value isZeroScale =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, scale, zeroF);
-  auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(chunks), kb.idx(1));
-  {
+  if (segments * perLane <= kMaxValuesPerLane) {
+    // The whole row stays in registers: read once.
+    SmallVector<SmallVector<Value>> rowValues;
+    for (int64_t s = 0; s < segments; ++s)
+      rowValues.push_back(loadSegment(kb.idx(s)));
+    Value scale;
+    if (c.dynamicScale) {
+      Value amax = zeroF;
+      for (ArrayRef<Value> v : rowValues)
+        amax = absMax(amax, v);
+      scale = rowScale(amax);
+    } else {
+      scale = kb.load(scaleBuf, {});
+    }
+    for (int64_t s = 0; s < segments; ++s)
+      quantizeSegment(kb.idx(s), rowValues[s], scale);
+  } else {
+    // One segment at a time; a per-token scale needs a first pass for the
+    // absmax, which reads and rotates the row once more.
+    Value scale;
+    if (c.dynamicScale) {
+      auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(segments),
+                                     kb.idx(1), ValueRange{zeroF});
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value amax = absMax(loop.getRegionIterArg(0),
+                            loadSegment(loop.getInductionVar()));
+        scf::YieldOp::create(b, loc, amax);
+      }
+      scale = rowScale(loop.getResult(0));
+    } else {
+      scale = kb.load(scaleBuf, {});
+    }
+    auto loop =
+        scf::ForOp::create(b, loc, kb.idx(0), kb.idx(segments), kb.idx(1));
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value chunk = loop.getInductionVar();
-    Value v = rotated(chunk);
-    Value r = math::RoundEvenOp::create(b, loc,
-                                        arith::DivFOp::create(b, loc, v, scale));
-    r = arith::MaximumFOp::create(b, loc, r,
-                                  kb.f32(-double(c.activationMaxLevel)));
-    r = arith::MinimumFOp::create(b, loc, r,
-                                  kb.f32(double(c.activationMaxLevel)));
-    r = kb.select(isZeroScale, zeroF, r);
-    Value q = arith::FPToSIOp::create(b, loc, b.getI32Type(), r);
-    int64_t perWord = 32 / c.activationBits;
-    Value mask = kb.i32((int64_t(1) << c.activationBits) - 1);
-    Value slot = kb.andI(laneBits, kb.i32(perWord - 1));
-    Value word = kb.shl(kb.andI(q, mask),
-                        kb.mul(slot, kb.i32(c.activationBits)));
-    for (int64_t s = 1; s < perWord; s *= 2)
-      word = kb.orI(word, kb.shuffleXor(word, s));
-    Value wordsPerChunk = kb.idx(32 / perWord);
-    Value column = kb.add(kb.mul(chunk, wordsPerChunk),
-                          kb.div(lane, kb.idx(perWord)));
-    kb.when(kb.eq(kb.rem(lane, kb.idx(perWord)), kb.idx(0)),
-            [&] { kb.store(word, packed, {row, column}); });
+    Value s = loop.getInductionVar();
+    quantizeSegment(s, loadSegment(s), scale);
   }
   gpu::ReturnOp::create(b, loc);
   return func;
@@ -557,8 +701,8 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
     scf::YieldOp::create(b, loc, acc);
   }
 
-  // Epilogue: combine digit planes, dequantize, add the bias, store what is
-  // inside the output. Thread (g, t) holds rows g and g + 8 and columns
+  // Epilogue: combine digit planes, dequantize, add the bias, apply the
+  // activation, store what is inside the output. Thread (g, t) holds rows g and g + 8 and columns
   // 2t, 2t + 1 of each 16 x 8 tile.
   SmallVector<Value> acc(loop.getResults().begin(), loop.getResults().end());
   Type f32Type = b.getF32Type();
@@ -595,6 +739,16 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
               v = arith::AddFOp::create(b, loc, v, kb.load(bias, {col}));
             if (c.outputType != f32Type)
               v = arith::TruncFOp::create(b, loc, c.outputType, v);
+            if (c.activation != EpilogueActivation::None) {
+              // As the CPU runs hqdm.gelu on the layer's output: from the
+              // stored type, in f32, rounded back.
+              if (c.outputType != f32Type)
+                v = arith::ExtFOp::create(b, loc, f32Type, v);
+              v = buildGeluF32(b, loc, v,
+                               c.activation == EpilogueActivation::GeluTanh);
+              if (c.outputType != f32Type)
+                v = arith::TruncFOp::create(b, loc, c.outputType, v);
+            }
             kb.store(v, y, {row, col});
           });
         }

@@ -29,6 +29,9 @@ enum class MmaKind {
   Int8,
 };
 
+/// The activation the GEMM epilogue applies after the bias.
+enum class EpilogueActivation { None, Gelu, GeluTanh };
+
 /// Everything the kernels of one layer are specialised to.
 struct LayerKernelConfig {
   std::string name; ///< Symbol prefix (a valid identifier).
@@ -44,6 +47,7 @@ struct LayerKernelConfig {
   bool perChannelWeightScale = true;
   bool hasBias = false;
   float multiplier = 1.0f;
+  EpilogueActivation activation = EpilogueActivation::None;
   Type outputType; ///< f32, f16 or bf16.
   int64_t tileM = 128, tileN = 128; ///< Thread-block tile.
 
@@ -70,6 +74,34 @@ struct LayerKernelConfig {
   MemRefType outputMemRefType(MLIRContext *ctx) const; ///< [M, N]
 };
 
+/// How the prologue rotates one segment of a row: max(block, 32) elements,
+/// of which lane l holds elements l + 32 j in its values j = 0 .. V - 1.
+/// With the block B = K * 2^m and the element a * 2^m + b of a block, the
+/// CPU reference (convert-hqdm-to-linalg) first forms, for each b, the sums
+/// over a of x[a] * H_K[a][a'] in order a = 0 .. K - 1 starting from 0, then
+/// applies one butterfly (x0 + x1, x0 - x1) per power-of-two factor at
+/// distances 2^(m-1) down to 1, then multiplies by f32(1 / sqrt(B)). The
+/// prologue repeats exactly these operations: the H_K sums are in-register
+/// adds and subtracts (2^m >= 32 when K > 1, so a block's K rows of b lie in
+/// one lane), distances of 32 and more pair values within a lane, and
+/// shorter ones pair lanes by shuffles.
+struct RotationPlan {
+  int64_t block = 1;
+  int64_t baseOrder = 1;     ///< K (1 when the block is a power of two).
+  int64_t valuesPerLane = 1; ///< V: max(block, 32) / 32.
+  /// Butterfly distances in elements, in the order they are applied.
+  std::vector<int64_t> distances;
+  float normalization = 1.0f; ///< f32(1 / sqrt(block)).
+
+  int64_t segment() const { return 32 * valuesPerLane; }
+  /// Values of one lane that hold one row of H_K's input (2^m / 32).
+  int64_t valuesPerBaseRow() const { return valuesPerLane / baseOrder; }
+};
+
+/// The rotation plan for a normalized block, or why the prologue cannot
+/// rotate it.
+std::string planRotation(int64_t block, RotationPlan &plan);
+
 /// Chooses the tile sizes, padding and the MMA kind for a layer; returns an
 /// empty string, or why the layer cannot run on the chip.
 std::string planLayer(LayerKernelConfig &config, int64_t smCount);
@@ -79,14 +111,17 @@ std::string planLayer(LayerKernelConfig &config, int64_t smCount);
 std::vector<int32_t> packWeights(const LayerKernelConfig &config,
                                  const std::vector<int64_t> &weights);
 
-/// The prologue: one warp per row, block Hadamard by warp shuffles, per-token
-/// absmax (or the given scale), round-half-even quantization, packing.
+/// The prologue: one warp per row, block Hadamard in the CPU reference's
+/// operation order (the base-order product in registers, butterflies across
+/// registers and then across lanes), per-token absmax (or the given scale),
+/// round-half-even quantization, packing.
 /// Arguments: input, scale (given: rank 0, read; dynamic: [mPad], written),
 /// packed input (written).
 gpu::GPUFuncOp buildPrologueKernel(OpBuilder &builder, Location loc,
                                    const LayerKernelConfig &config);
 
-/// The GEMM: cp.async double buffering, mma.sync, dequantizing epilogue.
+/// The GEMM: cp.async double buffering, mma.sync, dequantizing epilogue
+/// (with the activation, if any).
 /// Arguments: packed input, input scale, packed weight, weight scale,
 /// [bias], output.
 gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
@@ -94,6 +129,11 @@ gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
 
 /// Threads per block of both kernels.
 constexpr int64_t kThreads = 128;
+
+/// The most row values a prologue lane keeps in registers: a whole rotation
+/// block (so blocks up to 4608 = 36 * 128), and a whole row where it fits,
+/// which is then read once.
+constexpr int64_t kMaxValuesPerLane = 144;
 
 } // namespace mlir::hqdm::gpu_kernels
 

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../Gelu.h"
 #include "hqdm/Conversion/Passes.h"
 #include "hqdm/Dialect/Hqdm/IR/HqdmOps.h"
 #include "hqdm/Support/Hadamard.h"
@@ -1164,40 +1165,16 @@ lowerUnaryInF32(Operation *op, Value input, ConversionPatternRewriter &rewriter,
   return success();
 }
 
-/// sqrt(2/pi), the constant of PyTorch's tanh GELU, to double precision (it
-/// rounds to 0.797884583 in f32); shorter decimal forms change the results.
-constexpr double kSqrt2OverPi = 0.7978845608028654;
-
 struct GeluLowering : OpConversionPattern<GeluOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(GeluOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     bool useTanh = op.getApproximate() == GeluApproximation::Tanh;
-    return lowerUnaryInF32(
-        op, adaptor.getInput(), rewriter,
-        [&](OpBuilder &b, Location l, Value x) -> Value {
-          // y = 0.5 * x * (1 + f), with f = erf(x / sqrt(2)), or
-          // f = tanh(sqrt(2/pi) * (x + 0.044715 * x^3)).
-          Value f;
-          if (useTanh) {
-            Value square = arith::MulFOp::create(b, l, x, x);
-            Value cube = arith::MulFOp::create(b, l, square, x);
-            Value term =
-                arith::MulFOp::create(b, l, f32Const(b, l, 0.044715), cube);
-            Value sum = arith::AddFOp::create(b, l, x, term);
-            Value inner =
-                arith::MulFOp::create(b, l, f32Const(b, l, kSqrt2OverPi), sum);
-            f = math::TanhOp::create(b, l, inner);
-          } else {
-            Value scaled =
-                arith::DivFOp::create(b, l, x, f32Const(b, l, std::sqrt(2.0)));
-            f = math::ErfOp::create(b, l, scaled);
-          }
-          Value onePlus = arith::AddFOp::create(b, l, f32Const(b, l, 1.0), f);
-          Value half = arith::MulFOp::create(b, l, f32Const(b, l, 0.5), x);
-          return arith::MulFOp::create(b, l, half, onePlus);
-        });
+    return lowerUnaryInF32(op, adaptor.getInput(), rewriter,
+                           [&](OpBuilder &b, Location l, Value x) {
+                             return buildGeluF32(b, l, x, useTanh);
+                           });
   }
 };
 
@@ -1479,6 +1456,30 @@ struct ConvertHqdmToLinalgPass
 };
 
 } // namespace
+
+/// sqrt(2/pi), the constant of PyTorch's tanh GELU, to double precision (it
+/// rounds to 0.797884583 in f32); shorter decimal forms change the results.
+constexpr double kSqrt2OverPi = 0.7978845608028654;
+
+Value hqdm::buildGeluF32(OpBuilder &b, Location l, Value x, bool tanhForm) {
+  Value f;
+  if (tanhForm) {
+    Value square = arith::MulFOp::create(b, l, x, x);
+    Value cube = arith::MulFOp::create(b, l, square, x);
+    Value term = arith::MulFOp::create(b, l, f32Const(b, l, 0.044715), cube);
+    Value sum = arith::AddFOp::create(b, l, x, term);
+    Value inner =
+        arith::MulFOp::create(b, l, f32Const(b, l, kSqrt2OverPi), sum);
+    f = math::TanhOp::create(b, l, inner);
+  } else {
+    Value scaled =
+        arith::DivFOp::create(b, l, x, f32Const(b, l, std::sqrt(2.0)));
+    f = math::ErfOp::create(b, l, scaled);
+  }
+  Value onePlus = arith::AddFOp::create(b, l, f32Const(b, l, 1.0), f);
+  Value half = arith::MulFOp::create(b, l, f32Const(b, l, 0.5), x);
+  return arith::MulFOp::create(b, l, half, onePlus);
+}
 
 void mlir::hqdm::populateHqdmToLinalgPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();

@@ -9,18 +9,66 @@
 
 // CHIP: error: unsupported chip 'sm_75': hqdm targets sm_80, sm_86, sm_89, sm_90 and sm_90a
 
-// A Hadamard block of 64 does not fit in one warp's butterfly.
-// REMARK: remark: [Missed] LeftOnHost | Category:hqdm-lower-to-cuda | Remark="qlinear stays on the CPU: the online Hadamard block 64 is not a power of two up to 32
-// CHECK-LABEL: func.func @block64
+// A K x 2^m Hadamard block with 2^m below 32 (24 = 12 x 2): a row of H_12
+// would span lanes.
+// REMARK: remark: [Missed] LeftOnHost | Category:hqdm-lower-to-cuda | Remark="qlinear stays on the CPU: the online Hadamard block 24 = 12 x 2 has a power-of-two factor below 32
+// CHECK-LABEL: func.func @block24
 // CHECK: hqdm.qlinear
 // CHECK-NOT: hqdm.gpu_launch
-func.func @block64(%x: tensor<4x128xf32>) -> tensor<4x8xf32> {
-  %w = arith.constant dense<1> : tensor<8x128xi8>
+func.func @block24(%x: tensor<4x48xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<1> : tensor<8x48xi8>
   %sw = arith.constant dense<0.5> : tensor<8xf32>
-  %r = hqdm.hadamard %x <block = 64> : tensor<4x128xf32> -> tensor<4x128xf32>
-  %s = hqdm.token_scale %r <bits = 4> : tensor<4x128xf32> -> tensor<4xf32>
-  %q = hqdm.quantize %r, %s <bits = 4, granularity = per_token> : (tensor<4x128xf32>, tensor<4xf32>) -> tensor<4x128xi8>
-  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<4x128xi8>, tensor<8x128xi8>, tensor<4xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %r = hqdm.hadamard %x <block = 24> : tensor<4x48xf32> -> tensor<4x48xf32>
+  %s = hqdm.token_scale %r <bits = 4> : tensor<4x48xf32> -> tensor<4xf32>
+  %q = hqdm.quantize %r, %s <bits = 4, granularity = per_token> : (tensor<4x48xf32>, tensor<4xf32>) -> tensor<4x48xi8>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<4x48xi8>, tensor<8x48xi8>, tensor<4xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// A block above 4608 values does not fit in a lane's registers.
+// REMARK: Remark="qlinear stays on the CPU: the online Hadamard block 8192 is above 4608 (a lane holds 144 values of a block at most)"
+func.func @block8192(%x: tensor<4x8192xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<1> : tensor<8x8192xi8>
+  %sw = arith.constant dense<0.5> : tensor<8xf32>
+  %r = hqdm.hadamard %x <block = 8192> : tensor<4x8192xf32> -> tensor<4x8192xf32>
+  %s = hqdm.token_scale %r <bits = 4> : tensor<4x8192xf32> -> tensor<4xf32>
+  %q = hqdm.quantize %r, %s <bits = 4, granularity = per_token> : (tensor<4x8192xf32>, tensor<4xf32>) -> tensor<4x8192xi8>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<4x8192xi8>, tensor<8x8192xi8>, tensor<4xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// A block of more than 72 values a lane (4096) is rotated only with its
+// whole row in registers (K at most 4608).
+// REMARK: Remark="qlinear stays on the CPU: the online Hadamard block 4096 is above 2304 and K = 8192 is above 4608 (a lane holds such a block only with its whole row)"
+func.func @block4096_long_row(%x: tensor<4x8192xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<1> : tensor<8x8192xi8>
+  %sw = arith.constant dense<0.5> : tensor<8xf32>
+  %r = hqdm.hadamard %x <block = 4096> : tensor<4x8192xf32> -> tensor<4x8192xf32>
+  %s = hqdm.token_scale %r <bits = 4> : tensor<4x8192xf32> -> tensor<4xf32>
+  %q = hqdm.quantize %r, %s <bits = 4, granularity = per_token> : (tensor<4x8192xf32>, tensor<4xf32>) -> tensor<4x8192xi8>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<4x8192xi8>, tensor<8x8192xi8>, tensor<4xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// A block of 1152 = 36 x 32 runs on the GPU.
+// REMARK: Remark="qlinear0: 4x8x2304 A4 per-token W4, hadamard block 1152, mma.sync m16n8k32 s8, tile 64x64x64"
+// CHECK-LABEL: func.func @block1152
+// CHECK: hqdm.gpu_launch
+// CHECK-NOT: hqdm.qlinear
+// CHECK: gpu.module @hqdm_kernels
+func.func @block1152(%x: tensor<4x2304xf32>) -> tensor<4x8xf32> {
+  %w = arith.constant dense<1> : tensor<8x2304xi8>
+  %sw = arith.constant dense<0.5> : tensor<8xf32>
+  %r = hqdm.hadamard %x <block = 1152> : tensor<4x2304xf32> -> tensor<4x2304xf32>
+  %s = hqdm.token_scale %r <bits = 4> : tensor<4x2304xf32> -> tensor<4xf32>
+  %q = hqdm.quantize %r, %s <bits = 4, granularity = per_token> : (tensor<4x2304xf32>, tensor<4xf32>) -> tensor<4x2304xi8>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<4x2304xi8>, tensor<8x2304xi8>, tensor<4xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
@@ -82,4 +130,40 @@ func.func @given_scale(%x: tensor<2x3x64xf32>, %s: tensor<f32>) -> tensor<2x3x8x
   %q = hqdm.quantize %x, %s <bits = 8> : (tensor<2x3x64xf32>, tensor<f32>) -> tensor<2x3x64xi8>
   %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<2x3x64xi8>, tensor<8x64xi8>, tensor<f32>, tensor<8xf32>) -> tensor<2x3x8xf32>
   return %y : tensor<2x3x8xf32>
+}
+
+// -----
+
+// An hqdm.gelu that is the layer's only user is fused into the GEMM
+// epilogue: the launch produces its result and the gelu is gone.
+// REMARK: Remark="qlinear0: 6x8x64 A8 given-scale W4, hadamard block 1, mma.sync m16n8k32 s8, tile 64x64x64, fused gelu (tanh)"
+// CHECK-LABEL: func.func @fused_gelu
+// CHECK: %[[Y:.*]] = hqdm.gpu_launch "qlinear0"
+// CHECK-NOT: hqdm.gelu
+// CHECK: return %[[Y]] : tensor<6x8xf32>
+func.func @fused_gelu(%x: tensor<6x64xf32>, %s: tensor<f32>) -> tensor<6x8xf32> {
+  %w = arith.constant dense<3> : tensor<8x64xi8>
+  %sw = arith.constant dense<0.5> : tensor<8xf32>
+  %q = hqdm.quantize %x, %s <bits = 8> : (tensor<6x64xf32>, tensor<f32>) -> tensor<6x64xi8>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<6x64xi8>, tensor<8x64xi8>, tensor<f32>, tensor<8xf32>) -> tensor<6x8xf32>
+  %g = hqdm.gelu %y approximate tanh : tensor<6x8xf32>
+  return %g : tensor<6x8xf32>
+}
+
+// -----
+
+// A gelu is not fused when the layer's result has other users.
+// REMARK: Remark="the hqdm.gelu after the layer stays on the CPU: the layer's result has other users"
+// REMARK: Remark="qlinear0: 6x8x64 A8 given-scale W4, hadamard block 1, mma.sync m16n8k32 s8, tile 64x64x64"
+// CHECK-LABEL: func.func @gelu_with_other_users
+// CHECK: %[[Y:.*]] = hqdm.gpu_launch "qlinear0"
+// CHECK: %[[G:.*]] = hqdm.gelu %[[Y]] : tensor<6x8xf32>
+// CHECK: return %[[Y]], %[[G]]
+func.func @gelu_with_other_users(%x: tensor<6x64xf32>, %s: tensor<f32>) -> (tensor<6x8xf32>, tensor<6x8xf32>) {
+  %w = arith.constant dense<3> : tensor<8x64xi8>
+  %sw = arith.constant dense<0.5> : tensor<8xf32>
+  %q = hqdm.quantize %x, %s <bits = 8> : (tensor<6x64xf32>, tensor<f32>) -> tensor<6x64xi8>
+  %y = hqdm.qlinear %q, %w scales(%s, %sw) : (tensor<6x64xi8>, tensor<8x64xi8>, tensor<f32>, tensor<8xf32>) -> tensor<6x8xf32>
+  %g = hqdm.gelu %y : tensor<6x8xf32>
+  return %y, %g : tensor<6x8xf32>, tensor<6x8xf32>
 }

@@ -1,11 +1,12 @@
 """Writes a float MLIR module with one hqdm.linear per requested shape.
 
     make_linear.py OUT.mlir M:N:K [M:N:K ...] [--no-bias] [--seed S] [--forward]
+                   [--gelu none|tanh]
 
 Function @fc<i>(x: [M, K] f32) -> [M, N] f32 computes x * W^T + b with
 weights and bias drawn from a fixed-seed normal distribution (weights
 ~ N(0, 1/K), a few outlier input channels x8 so that clipping and rotation
-matter).
+matter); with --gelu, followed by hqdm.gelu of that approximation.
 """
 import argparse
 
@@ -30,6 +31,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--forward", action="store_true",
                         help="name the (single) function @forward")
+    parser.add_argument("--gelu", choices=["none", "tanh"],
+                        help="apply hqdm.gelu (approximate none or tanh)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     lines = []
@@ -48,7 +51,11 @@ def main():
             lines.append(f"  %b = arith.constant dense<[{dense(b)}]> : tensor<{n}xf32>")
             lines.append(f'  %y = hqdm.linear %x, %w bias(%b) {{name = "fc{i}"}} : '
                          f"(tensor<{m}x{k}xf32>, tensor<{n}x{k}xf32>, tensor<{n}xf32>) -> tensor<{m}x{n}xf32>")
-        lines.append(f"  return %y : tensor<{m}x{n}xf32>")
+        result = "%y"
+        if args.gelu:
+            lines.append(f"  %g = hqdm.gelu %y approximate {args.gelu} : tensor<{m}x{n}xf32>")
+            result = "%g"
+        lines.append(f"  return {result} : tensor<{m}x{n}xf32>")
         lines.append("}")
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
