@@ -1,4 +1,4 @@
-//===- KernelBuilder.h - helpers shared by the generated kernels -*- C++ -*-===//
+//===- KernelBuilder.h - helpers shared by the kernels ----------*- C++ -*-===//
 //
 // Arithmetic helpers and the pieces that the mma.sync GEMM (Kernels.cpp) and
 // the wgmma GEMM (WgmmaKernel.cpp) share: kernel creation, the GEMM's
@@ -88,8 +88,8 @@ SmallVector<Type> gemmArgumentTypes(MLIRContext *ctx,
 /// and col < N, y[row, col] = ((f32(total) * rowScale) * sw[col]) *
 /// multiplier + bias[col], in that order, rounded to the output type.
 void storeDequantized(KernelBuilder &kb, const LayerKernelConfig &c,
-                      gpu::GPUFuncOp gemm, Value row, Value col,
-                      Value rowValid, Value rowScale, Value total);
+                      gpu::GPUFuncOp gemm, Value row, Value col, Value rowValid,
+                      Value rowScale, Value total);
 
 } // namespace mlir::hqdm::gpu_kernels
 

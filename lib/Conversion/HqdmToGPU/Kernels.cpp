@@ -218,8 +218,7 @@ void hqdm::gpu_kernels::storeDequantized(KernelBuilder &kb,
     Type f32Type = b.getF32Type();
     Value v = arith::SIToFPOp::create(b, loc, f32Type, total);
     v = arith::MulFOp::create(b, loc, v, rowScale);
-    Value ws =
-        c.perChannelWeightScale ? kb.load(sw, {col}) : kb.load(sw, {});
+    Value ws = c.perChannelWeightScale ? kb.load(sw, {col}) : kb.load(sw, {});
     v = arith::MulFOp::create(b, loc, v, ws);
     if (c.multiplier != 1.0f)
       v = arith::MulFOp::create(b, loc, v, kb.f32(c.multiplier));

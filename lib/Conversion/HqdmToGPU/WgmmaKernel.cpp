@@ -53,7 +53,8 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
   OpBuilder::InsertionGuard guard(builder);
   MLIRContext *ctx = builder.getContext();
   Type i32Type = builder.getI32Type(), i64Type = builder.getI64Type();
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
 
   // Shared memory, in 32-bit words: [stage, word] for A, and for the weight
   // planes one after the other.
@@ -92,8 +93,8 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
   // bytes a cp.async, consecutive threads on consecutive chunks of a row, so
   // a warp writes 8 rows x 4 chunks, whose 16-byte slots fall in distinct
   // banks. `layout.offset` is affine in the chunk and the row.
-  auto copyTile = [&](Value src, ArrayRef<Value> lead, Value row0,
-                      Value word0, Value dst, Value stage, int64_t dstWord0,
+  auto copyTile = [&](Value src, ArrayRef<Value> lead, Value row0, Value word0,
+                      Value dst, Value stage, int64_t dstWord0,
                       const WgmmaTileLayout &layout) {
     int64_t origin = layout.offset(0, 0);
     int64_t chunkWords = (layout.offset(1, 0) - origin) / 4;
@@ -106,10 +107,9 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
       SmallVector<Value> srcAt(lead);
       srcAt.push_back(kb.add(row0, row));
       srcAt.push_back(kb.add(word0, kb.mul(chunk, kb.idx(4))));
-      Value dstWord =
-          kb.add(kb.idx(dstWord0 + origin / 4),
-                 kb.add(kb.mul(chunk, kb.idx(chunkWords)),
-                        kb.mul(row, kb.idx(rowWords))));
+      Value dstWord = kb.add(kb.idx(dstWord0 + origin / 4),
+                             kb.add(kb.mul(chunk, kb.idx(chunkWords)),
+                                    kb.mul(row, kb.idx(rowWords))));
       nvgpu::DeviceAsyncCopyOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst,
           ValueRange{stage, dstWord}, src, srcAt, b.getIndexAttr(4),
@@ -136,8 +136,8 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
   auto i64 = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(b, loc, v, 64);
   };
-  // The descriptor of the operand whose first core matrix is at `at` + `offset`;
-  // only the address field varies at run time.
+  // The descriptor of the operand whose first core matrix is at `at` +
+  // `offset`; only the address field varies at run time.
   auto descriptor = [&](Value at, int64_t offset,
                         const WgmmaTileLayout &layout) -> Value {
     Value addr = arith::AddIOp::create(b, loc, at, i64(offset));
@@ -158,8 +158,8 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
                            LLVM::ZeroOp::create(b, loc, accType));
 
   loadTile(kb.idx(0), kb.idx(0));
-  auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(kTiles), kb.idx(1),
-                                 zeros);
+  auto loop =
+      scf::ForOp::create(b, loc, kb.idx(0), kb.idx(kTiles), kb.idx(1), zeros);
   {
     OpBuilder::InsertionGuard g2(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -195,15 +195,14 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
         descB.push_back(descriptor(
             atB, p * layoutB.bytes() + layoutB.offset(2 * ks, 0), layoutB));
       for (int64_t mb = 0; mb < mBlocks; ++mb) {
-        Value descA =
-            descriptor(atA, layoutA.offset(2 * ks, 64 * mb), layoutA);
+        Value descA = descriptor(atA, layoutA.offset(2 * ks, 64 * mb), layoutA);
         for (unsigned p = 0; p < c.weightPlanes; ++p)
           acc[accIndex(p, mb)] = NVVM::WgmmaMmaAsyncOp::create(
               b, loc, accType, acc[accIndex(p, mb)], descA, descB[p], shape,
-              NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8,
-              NVVM::WGMMATypes::s32, NVVM::WGMMAScaleOut::one,
-              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-              NVVM::MMALayout::row, NVVM::MMALayout::col,
+              NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+              NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+              NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+              NVVM::MMALayout::col,
               /*satfinite=*/NVVM::MMAIntOverflowAttr());
       }
     }
@@ -232,8 +231,8 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
       for (int64_t j = 0; j < c.tileN / 8; ++j) {
         for (int64_t e = 0; e < 2; ++e) {
           int64_t r = 4 * j + 2 * half + e;
-          Value col = kb.add(kb.add(blockN, kb.idx(8 * j + e)),
-                             kb.mul(t, kb.idx(2)));
+          Value col =
+              kb.add(kb.add(blockN, kb.idx(8 * j + e)), kb.mul(t, kb.idx(2)));
           Value total = element(0, mb, r);
           if (c.weightPlanes == 2)
             total = kb.add(total, kb.shl(element(1, mb, r), kb.i32(7)));

@@ -436,8 +436,7 @@ struct SharedWindow {
 /// The [rows x 32] s8 operand a no-swizzle K-major descriptor selects, read
 /// from the window; fails unless every byte was written by K tile `kt`.
 ::testing::AssertionResult readOperand(const SharedWindow &window,
-                                       uint64_t desc, int64_t rows,
-                                       int64_t kt,
+                                       uint64_t desc, int64_t rows, int64_t kt,
                                        std::vector<int64_t> &out) {
   Descriptor d = decode(desc);
   if (d.swizzle != 0 || d.baseOffset != 0)
@@ -480,9 +479,8 @@ struct SharedWindow {
   }
   for (int64_t i = 0; i < 64 * n; ++i)
     if (count[i] != 1)
-      return ::testing::AssertionFailure()
-             << "D[" << i / n << "][" << i % n << "] held " << count[i]
-             << " times";
+      return ::testing::AssertionFailure() << "D[" << i / n << "][" << i % n
+                                           << "] held " << count[i] << " times";
   return ::testing::AssertionSuccess();
 }
 
@@ -559,8 +557,7 @@ struct SharedWindow {
                 return static_cast<uint32_t>(
                     packedW[(p * c.nPad + r) * wRowWords + col]);
               },
-              blockN, baseB + p * layoutB.bytes(), stageB, layoutB, kt,
-              stage);
+              blockN, baseB + p * layoutB.bytes(), stageB, layoutB, kt, stage);
       };
       // The kernel's descriptor: the address field at run time, the rest
       // from wgmmaDescriptor.
@@ -590,8 +587,9 @@ struct SharedWindow {
           for (int64_t mb = 0; mb < mBlocks; ++mb) {
             std::vector<int64_t> a;
             ::testing::AssertionResult ok = readOperand(
-                window, descriptor(atA + layoutA.offset(2 * ks, 64 * mb), layoutA),
-                64, kt, a);
+                window,
+                descriptor(atA + layoutA.offset(2 * ks, 64 * mb), layoutA), 64,
+                kt, a);
             if (!ok)
               return ok;
             for (int64_t p = 0; p < c.weightPlanes; ++p) {
@@ -618,9 +616,8 @@ struct SharedWindow {
         int64_t warp = tid / 32, g = (tid % 32) / 4, t = tid % 4;
         for (int64_t mb = 0; mb < mBlocks; ++mb) {
           for (int64_t half = 0; half < 2; ++half) {
-            int64_t rowHalf = mutation == Mutation::ShiftFragmentRow
-                                  ? (half + 1) % 2
-                                  : half;
+            int64_t rowHalf =
+                mutation == Mutation::ShiftFragmentRow ? (half + 1) % 2 : half;
             int64_t row = blockM + 64 * mb + 16 * warp + 8 * rowHalf + g;
             for (int64_t j = 0; j < c.tileN / 8; ++j) {
               for (int64_t e = 0; e < 2; ++e) {
@@ -628,10 +625,10 @@ struct SharedWindow {
                 int64_t col = blockN + 8 * j + e + 2 * t;
                 int32_t total = acc[0][mb][tid][r];
                 if (c.weightPlanes == 2)
-                  total = wrapAdd(total,
-                                  static_cast<int32_t>(
-                                      static_cast<uint32_t>(acc[1][mb][tid][r])
-                                      << 7));
+                  total = wrapAdd(
+                      total,
+                      static_cast<int32_t>(
+                          static_cast<uint32_t>(acc[1][mb][tid][r]) << 7));
                 if (row < c.m && col < c.n) {
                   out[row * c.n + col] = total;
                   ++written[row * c.n + col];
@@ -728,9 +725,8 @@ void checkCase(const Case &tc, int64_t smCount, uint32_t seed,
 
   std::vector<int32_t> got;
   ::testing::AssertionResult ran =
-      c.mma == MmaKind::Wgmma
-          ? runWgmmaGemm(c, packedA, packedW, got, mutation)
-          : runGemm(c, packedA, packedW, got);
+      c.mma == MmaKind::Wgmma ? runWgmmaGemm(c, packedA, packedW, got, mutation)
+                              : runGemm(c, packedA, packedW, got);
   if (mutation != Mutation::None && !ran)
     return;
   ASSERT_TRUE(ran);
@@ -840,8 +836,9 @@ TEST(GpuKernelLayoutWgmma, TilesFitTheInstruction) {
       EXPECT_TRUE(c.tileN == 64 || c.tileN == 128) << c.tileN;
       EXPECT_LE(c.accumulators(), 128);
       EXPECT_LE(c.sharedBytes(), 48 * 1024);
-      EXPECT_EQ(c.sharedBytes(), 2 * (wgmmaLayoutA(c).bytes() +
-                                      c.weightPlanes * wgmmaLayoutB(c).bytes()));
+      EXPECT_EQ(c.sharedBytes(),
+                2 * (wgmmaLayoutA(c).bytes() +
+                     c.weightPlanes * wgmmaLayoutB(c).bytes()));
     }
   }
 }
