@@ -269,11 +269,11 @@ def read_gpu_launch(text):
 def read_remark(stderr):
     """Fields of convert-hqdm-to-gpu's 'Kernels' remark, e.g. 'qlinear0:
     256x3456x1152 A4 per-token W8, hadamard block 32, mma.sync m16n8k32 s8,
-    tile 128x128x64'."""
+    tile 128x128x64' (on sm_90a: 'wgmma m64n128k32 s8')."""
     match = re.search(
         r'Remark="(\w+): (\d+)x(\d+)x(\d+) A(\d+) ([\w-]+) W(\d+)'
-        r'( \(two int8 digits\))?, hadamard block (\d+), mma\.sync (\S+) (s\d), '
-        r'tile (\d+)x(\d+)x(\d+)"', stderr)
+        r'( \(two int8 digits\))?, hadamard block (\d+), '
+        r'(?:mma\.sync|wgmma) (\S+) (s\d), tile (\d+)x(\d+)x(\d+)"', stderr)
     if not match:
         raise RuntimeError("no Kernels remark from convert-hqdm-to-gpu:\n"
                            + stderr)

@@ -43,6 +43,21 @@ def have_gpu():
             and count.value > 0)
 
 
+def gpu_capability():
+    """(major, minor) of device 0, or None without a GPU."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return None
+    major, minor, device = ctypes.c_int(0), ctypes.c_int(0), ctypes.c_int(0)
+    # CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / _MINOR.
+    if (cuda.cuInit(0) != 0 or cuda.cuDeviceGet(ctypes.byref(device), 0) != 0
+            or cuda.cuDeviceGetAttribute(ctypes.byref(major), 75, device) != 0
+            or cuda.cuDeviceGetAttribute(ctypes.byref(minor), 76, device) != 0):
+        return None
+    return major.value, minor.value
+
+
 needs_runtime = pytest.mark.skipif(not have_runtime(),
                                    reason="built without cuda.h: no CUDA runtime")
 needs_gpu = pytest.mark.skipif(not have_gpu(), reason="no CUDA GPU here")
@@ -65,9 +80,10 @@ SCHEMES = {
 
 
 @needs_runtime
-def test_cuda_library_links_and_fails_cleanly_without_driver(tmp_path):
+@pytest.mark.parametrize("chip", ["sm_80", "sm_90a"])
+def test_cuda_library_links_and_fails_cleanly_without_driver(tmp_path, chip):
     source = linear_model(tmp_path, 37, 72, 96)
-    hqdm_compile(source, quantize=SCHEMES["w4a4-single"], target="cuda:sm_80",
+    hqdm_compile(source, quantize=SCHEMES["w4a4-single"], target=f"cuda:{chip}",
                  work_dir=tmp_path / "cuda")
     library = tmp_path / "cuda" / (source.stem + ".so")
     undefined = subprocess.run(["nm", "-D", "--undefined-only", library],
@@ -84,7 +100,7 @@ def test_cuda_library_links_and_fails_cleanly_without_driver(tmp_path):
         [sys.executable, "-c",
          "import numpy as np; from hqdm.compiler import compile as c; "
          f"m = c({str(source)!r}, quantize={SCHEMES['w4a4-single']!r}, "
-         f"target='cuda:sm_80', work_dir={str(tmp_path / 'child')!r}); "
+         f"target='cuda:{chip}', work_dir={str(tmp_path / 'child')!r}); "
          "print('loaded', flush=True); m(np.ones((37, 96), np.float32))"],
         env=env, capture_output=True, text=True)
     assert child.returncode == 1, child.stderr
@@ -104,16 +120,24 @@ SHAPES = [(256, 3456, 1152), (256, 1152, 1152), (256, 4608, 1152),
           (256, 1152, 4608), (37, 72, 96), (130, 200, 160), (1, 64, 32)]
 
 
+# The default chip (sm_90: mma.sync) and sm_90a (wgmma), which runs only on
+# a compute capability 9.0 device (H100, H200).
+TARGETS = ["cuda", "cuda:sm_90a"]
+
+
 @needs_runtime
 @needs_gpu
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_cuda_matches_cpu_reference(tmp_path, monkeypatch, shape, scheme):
+def test_cuda_matches_cpu_reference(tmp_path, monkeypatch, shape, scheme, target):
+    if target == "cuda:sm_90a" and gpu_capability() != (9, 0):
+        pytest.skip(f"sm_90a kernels need compute capability 9.0, not {gpu_capability()}")
     monkeypatch.setenv("HQDM_CUDA_POISON", "1")
     m, n, k = shape
     source = linear_model(tmp_path, m, n, k, seed=m + n + k)
     cpu = hqdm_compile(source, quantize=SCHEMES[scheme], work_dir=tmp_path / "cpu")
-    gpu = hqdm_compile(source, quantize=SCHEMES[scheme], target="cuda",
+    gpu = hqdm_compile(source, quantize=SCHEMES[scheme], target=target,
                        work_dir=tmp_path / "cuda")
     rng = np.random.default_rng(1234 + m)
     for trial in range(3):

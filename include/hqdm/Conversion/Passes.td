@@ -116,7 +116,10 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
       stored as 4-bit values, one int8 plane, or two int8 digits
       `w = lo + 128 * hi` for exactly rotated weights that exceed a byte.
       Two-stage cp.async pipeline through shared memory; tiles of 64 or 128
-      chosen from the layer's shape; the epilogue dequantizes
+      chosen from the layer's shape. On sm_90a the GEMM instead runs
+      `wgmma.mma_async m64nNk32` s8 on one warpgroup, with activations and
+      weights stored as bytes and read from shared memory through matrix
+      descriptors. The epilogue dequantizes
       (`((acc * sx) * sw) * multiplier + bias`), applies an `hqdm.gelu`
       that is the layer's only user (fused: the launch produces its result),
       and stores f32, f16 or bf16.

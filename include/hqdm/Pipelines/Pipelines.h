@@ -141,7 +141,7 @@ struct LowerToCUDAOptions : public PassPipelineOptions<LowerToCUDAOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip",
       llvm::cl::desc("GPU: sm_80, sm_86, sm_89 (4-bit tensor cores), sm_90 "
-                     "or sm_90a"),
+                     "(mma.sync) or sm_90a (wgmma)"),
       llvm::cl::init("sm_90")};
   PassOptions::Option<std::string> format{
       *this, "format",

@@ -230,6 +230,8 @@ GeluOp matchGelu(QLinearOp op, bool fuse) {
 std::string mmaName(const LayerKernelConfig &c) {
   if (c.mma == MmaKind::Int4)
     return "mma.sync m16n8k64 s4";
+  if (c.mma == MmaKind::Wgmma)
+    return "wgmma m64n" + std::to_string(c.tileN) + "k32 s8";
   return "mma.sync m16n8k32 s8";
 }
 
@@ -260,6 +262,9 @@ struct ConvertHqdmToGPUPass
       MatchedLayer layer;
       layer.config.name = "qlinear" + std::to_string(index);
       std::string why = matchLayer(op, chip, layer);
+      // Only sm_90a has wgmma.
+      if (why.empty() && this->chip == "sm_90a")
+        useWgmma(layer.config);
       if (why.empty())
         why = planLayer(layer.config, smCount);
       if (!why.empty()) {
@@ -285,7 +290,9 @@ struct ConvertHqdmToGPUPass
       }
       builder.setInsertionPointToEnd(kernels.getBody());
       gpu::GPUFuncOp prologue = buildPrologueKernel(builder, loc, c);
-      gpu::GPUFuncOp gemm = buildGemmKernel(builder, loc, c);
+      gpu::GPUFuncOp gemm = c.mma == MmaKind::Wgmma
+                                ? buildWgmmaGemmKernel(builder, loc, c)
+                                : buildGemmKernel(builder, loc, c);
 
       // Host side, on tensors.
       builder.setInsertionPoint(op);

@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Kernels.h"
+#include "KernelBuilder.h"
 #include "../Gelu.h"
 #include "hqdm/Support/Hadamard.h"
 
@@ -41,6 +41,8 @@ using namespace mlir::hqdm::gpu_kernels;
 static int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 int64_t LayerKernelConfig::sharedBytes() const {
+  if (mma == MmaKind::Wgmma)
+    return 2 * (tileM + weightPlanes * tileN) * tileK();
   // Two stages; each row is padded by 16 bytes so that the 8 rows a
   // fragment load touches fall in distinct banks.
   int64_t aRow = tileK() * activationBits / 8 + 16;
@@ -218,69 +220,9 @@ hqdm::gpu_kernels::packWeights(const LayerKernelConfig &c,
 // Building blocks
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// Arithmetic helpers on an OpBuilder at one location.
-struct KernelBuilder {
-  OpBuilder &b;
-  Location loc;
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, static_cast<int32_t>(v), 32);
-  }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value div(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
-  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value xorI(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
-  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
-  Value shr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
-  Value ult(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value eq(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
-  }
-  Value ne(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value toI32(Value index) {
-    return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
-  }
-  Value load(Value memref, ValueRange indices) {
-    return memref::LoadOp::create(b, loc, memref, indices);
-  }
-  void store(Value v, Value memref, ValueRange indices) {
-    memref::StoreOp::create(b, loc, v, memref, indices);
-  }
-  Value shuffleXor(Value v, int64_t offset) {
-    return gpu::ShuffleOp::create(b, loc, v, i32(offset), i32(32),
-                                  gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  }
-  /// Runs `body` only where `cond` holds.
-  void when(Value cond, function_ref<void()> body) {
-    auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    body();
-  }
-};
-
-/// Creates `gpu.func @name(args) kernel` at the builder's insertion point and
-/// leaves the builder at the start of its body.
-gpu::GPUFuncOp createKernel(OpBuilder &b, Location loc, StringRef name,
-                            TypeRange args, TypeRange workgroup = {}) {
+gpu::GPUFuncOp hqdm::gpu_kernels::createKernel(OpBuilder &b, Location loc,
+                                               StringRef name, TypeRange args,
+                                               TypeRange workgroup) {
   auto func = gpu::GPUFuncOp::create(b, loc, name,
                                      b.getFunctionType(args, {}), workgroup);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -290,7 +232,56 @@ gpu::GPUFuncOp createKernel(OpBuilder &b, Location loc, StringRef name,
   return func;
 }
 
-} // namespace
+SmallVector<Type>
+hqdm::gpu_kernels::gemmArgumentTypes(MLIRContext *ctx,
+                                     const LayerKernelConfig &c) {
+  SmallVector<Type> args = {c.packedInputType(ctx),
+                            c.dynamicScale ? Type(c.tokenScaleType(ctx))
+                                           : Type(c.givenScaleType(ctx)),
+                            c.packedWeightType(ctx), c.weightScaleType(ctx)};
+  if (c.hasBias)
+    args.push_back(c.biasType(ctx));
+  args.push_back(c.outputMemRefType(ctx));
+  return args;
+}
+
+void hqdm::gpu_kernels::storeDequantized(KernelBuilder &kb,
+                                         const LayerKernelConfig &c,
+                                         gpu::GPUFuncOp gemm, Value row,
+                                         Value col, Value rowValid,
+                                         Value rowScale, Value total) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value sw = gemm.getArgument(3);
+  Value bias = c.hasBias ? gemm.getArgument(4) : Value();
+  Value y = gemm.getArgument(gemm.getNumArguments() - 1);
+  Value valid =
+      arith::AndIOp::create(b, loc, rowValid, kb.ult(col, kb.idx(c.n)));
+  kb.when(valid, [&] {
+    Type f32Type = b.getF32Type();
+    Value v = arith::SIToFPOp::create(b, loc, f32Type, total);
+    v = arith::MulFOp::create(b, loc, v, rowScale);
+    Value ws = c.perChannelWeightScale ? kb.load(sw, {col}) : kb.load(sw, {});
+    v = arith::MulFOp::create(b, loc, v, ws);
+    if (c.multiplier != 1.0f)
+      v = arith::MulFOp::create(b, loc, v, kb.f32(c.multiplier));
+    if (bias)
+      v = arith::AddFOp::create(b, loc, v, kb.load(bias, {col}));
+    if (c.outputType != f32Type)
+      v = arith::TruncFOp::create(b, loc, c.outputType, v);
+    if (c.activation != EpilogueActivation::None) {
+      // As the CPU runs hqdm.gelu on the layer's output: from the stored
+      // type, in f32, rounded back.
+      if (c.outputType != f32Type)
+        v = arith::ExtFOp::create(b, loc, f32Type, v);
+      v = buildGeluF32(b, loc, v,
+                       c.activation == EpilogueActivation::GeluTanh);
+      if (c.outputType != f32Type)
+        v = arith::TruncFOp::create(b, loc, c.outputType, v);
+    }
+    kb.store(v, y, {row, col});
+  });
+}
 
 //===----------------------------------------------------------------------===//
 // Prologue
@@ -539,21 +530,13 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
       MemRefType::get({2, c.weightPlanes * c.tileN, bWords + 4}, i32Type,
                       MemRefLayoutAttrInterface(), workgroup);
 
-  SmallVector<Type> args = {c.packedInputType(ctx),
-                            c.dynamicScale ? Type(c.tokenScaleType(ctx))
-                                           : Type(c.givenScaleType(ctx)),
-                            c.packedWeightType(ctx), c.weightScaleType(ctx)};
-  if (c.hasBias)
-    args.push_back(c.biasType(ctx));
-  args.push_back(c.outputMemRefType(ctx));
+  SmallVector<Type> args = gemmArgumentTypes(ctx, c);
   gpu::GPUFuncOp func = createKernel(builder, loc, c.name + "_gemm", args,
                                      {sharedA, sharedB});
   KernelBuilder kb{builder, loc};
   OpBuilder &b = builder;
   Value a = func.getArgument(0), sx = func.getArgument(1),
-        w = func.getArgument(2), sw = func.getArgument(3);
-  Value bias = c.hasBias ? func.getArgument(4) : Value();
-  Value y = func.getArgument(args.size() - 1);
+        w = func.getArgument(2);
   Value sa = func.getWorkgroupAttributions()[0];
   Value sb = func.getWorkgroupAttributions()[1];
 
@@ -705,7 +688,6 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
   // activation, store what is inside the output. Thread (g, t) holds rows g and g + 8 and columns
   // 2t, 2t + 1 of each 16 x 8 tile.
   SmallVector<Value> acc(loop.getResults().begin(), loop.getResults().end());
-  Type f32Type = b.getF32Type();
   for (int64_t mt = 0; mt < mTiles; ++mt) {
     for (int64_t half = 0; half < 2; ++half) {
       Value row = kb.add(kb.add(kb.add(blockM, warpRow),
@@ -725,32 +707,7 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
           if (c.weightPlanes == 2)
             total = kb.add(total,
                            kb.shl(acc[accIndex(1, mt, nt, r)], kb.i32(7)));
-          Value valid = arith::AndIOp::create(b, loc, rowValid,
-                                              kb.ult(col, kb.idx(c.n)));
-          kb.when(valid, [&] {
-            Value v = arith::SIToFPOp::create(b, loc, f32Type, total);
-            v = arith::MulFOp::create(b, loc, v, rowScale);
-            Value ws = c.perChannelWeightScale ? kb.load(sw, {col})
-                                               : kb.load(sw, {});
-            v = arith::MulFOp::create(b, loc, v, ws);
-            if (c.multiplier != 1.0f)
-              v = arith::MulFOp::create(b, loc, v, kb.f32(c.multiplier));
-            if (bias)
-              v = arith::AddFOp::create(b, loc, v, kb.load(bias, {col}));
-            if (c.outputType != f32Type)
-              v = arith::TruncFOp::create(b, loc, c.outputType, v);
-            if (c.activation != EpilogueActivation::None) {
-              // As the CPU runs hqdm.gelu on the layer's output: from the
-              // stored type, in f32, rounded back.
-              if (c.outputType != f32Type)
-                v = arith::ExtFOp::create(b, loc, f32Type, v);
-              v = buildGeluF32(b, loc, v,
-                               c.activation == EpilogueActivation::GeluTanh);
-              if (c.outputType != f32Type)
-                v = arith::TruncFOp::create(b, loc, c.outputType, v);
-            }
-            kb.store(v, y, {row, col});
-          });
+          storeDequantized(kb, c, func, row, col, rowValid, rowScale, total);
         }
       }
     }

@@ -27,6 +27,9 @@ enum class MmaKind {
   /// mma.sync m16n8k32 s8 x s8; 4-bit operands are unpacked to bytes in
   /// registers (every chip; the only integer path on sm_90).
   Int8,
+  /// wgmma.mma_async m64nNk32 s8 x s8 with both operands in shared memory
+  /// (sm_90a); activations and weights are stored as bytes.
+  Wgmma,
 };
 
 /// The activation the GEMM epilogue applies after the bias.
@@ -106,6 +109,42 @@ std::string planRotation(int64_t block, RotationPlan &plan);
 /// empty string, or why the layer cannot run on the chip.
 std::string planLayer(LayerKernelConfig &config, int64_t smCount);
 
+/// Switches a matched layer to the wgmma GEMM: activations and weights are
+/// stored as bytes (4-bit levels too), since wgmma has no 4-bit type and
+/// reads its operands from shared memory as they are.
+void useWgmma(LayerKernelConfig &config);
+
+/// Where the wgmma GEMM keeps one K tile of an operand (the tileM rows of A,
+/// or the tileN rows of one weight plane) in shared memory, in the
+/// no-swizzle K-major layout of the PTX ISA: core matrices of 8 rows x 16
+/// bytes of K, 128 contiguous bytes each. The 16-byte chunk `chunk` of K of
+/// row `row` lies at `offset(chunk, row)`: the chunks of all rows are stored
+/// one K chunk after the other, so core matrices adjacent in M/N are 128
+/// bytes apart and those adjacent in K `rows * 16` bytes apart.
+struct WgmmaTileLayout {
+  int64_t rows = 0;   ///< Rows of the tile (M or N).
+  int64_t chunks = 0; ///< 16-byte K chunks per row.
+
+  int64_t bytes() const { return rows * chunks * 16; }
+  int64_t offset(int64_t chunk, int64_t row) const {
+    return (chunk * rows + row) * 16;
+  }
+  /// The descriptor's leading dimension byte offset: between core matrices
+  /// adjacent in K.
+  int64_t leadingByteOffset() const { return rows * 16; }
+  /// The descriptor's stride dimension byte offset: between core matrices
+  /// adjacent in M or N.
+  int64_t strideByteOffset() const { return 8 * 16; }
+};
+WgmmaTileLayout wgmmaLayoutA(const LayerKernelConfig &config);
+WgmmaTileLayout wgmmaLayoutB(const LayerKernelConfig &config);
+
+/// A wgmma matrix descriptor without swizzling: bits 0-13 the shared-memory
+/// address, 16-29 the leading and 32-45 the stride byte offset, each in
+/// units of 16 bytes; base offset 0; swizzle mode 0 (bits 62-63).
+uint64_t wgmmaDescriptor(uint64_t address, int64_t leadingByteOffset,
+                         int64_t strideByteOffset);
+
 /// Packs centered integer weights ([N, K] row-major, |w| within the digit
 /// range) into the layout the GEMM reads.
 std::vector<int32_t> packWeights(const LayerKernelConfig &config,
@@ -126,6 +165,12 @@ gpu::GPUFuncOp buildPrologueKernel(OpBuilder &builder, Location loc,
 /// [bias], output.
 gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
                                const LayerKernelConfig &config);
+
+/// The GEMM on sm_90a: one warpgroup, cp.async double buffering into the
+/// layouts above, wgmma.mma_async from shared-memory descriptors, the same
+/// dequantizing epilogue. Same arguments as buildGemmKernel.
+gpu::GPUFuncOp buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
+                                    const LayerKernelConfig &config);
 
 /// Threads per block of both kernels.
 constexpr int64_t kThreads = 128;

@@ -26,6 +26,20 @@
 //   both:         c0, c1 = C[g][2t], C[g][2t + 1];
 //                 c2, c3 = C[g + 8][2t], C[g + 8][2t + 1].
 //
+// The wgmma GEMM of sm_90a (lib/Conversion/HqdmToGPU/WgmmaKernel.cpp) is
+// replayed the same way: its cp.async copies into the shared-memory layout
+// that WgmmaTileLayout describes (at simulated shared-window addresses, each
+// byte tagged with the K tile that wrote it), the matrix descriptors it
+// builds, decoded by the PTX ISA's rules (start address, leading and stride
+// byte offsets, no swizzle), the K-major operands those descriptors select
+// (element (i, k) of a core-matrix tile at start + (i / 8) * SBO +
+// (k / 16) * LBO + (i % 8) * 16 + k % 16), wgmma.mma_async m64nNk32 s8
+// scattering D over the warpgroup by the PTX accumulator fragment
+//   d[4j + r] of thread (warp w, lane g * 4 + t) =
+//       D[16w + g + 8 (r / 2)][8j + 2t + r % 2],
+// and the epilogue's row/column mapping. Deliberately broken variants (LBO
+// and SBO swapped, a fragment row shifted) must fail.
+//
 // TwoPlaneDigitsAtTheAcceptedBound checks w = +-(127 * 128 + 64), the
 // largest weights convert-hqdm-to-gpu accepts for two int8 digits (the test
 // found that packWeights first split 16320 as hi = 128, which wraps).
@@ -387,6 +401,254 @@ struct SharedTile {
 }
 
 //===----------------------------------------------------------------------===//
+// The wgmma GEMM
+//===----------------------------------------------------------------------===//
+
+/// Deliberate breakages of the wgmma model, which the checks must catch.
+enum class Mutation {
+  None,
+  /// Descriptors with the leading and stride byte offsets exchanged.
+  SwapLeadingAndStride,
+  /// The epilogue reads fragment rows g + 8 (r / 2) as g + 8 ((r + 1) / 2 % 2).
+  ShiftFragmentRow,
+};
+
+/// A matrix descriptor decoded by the PTX ISA's rules.
+struct Descriptor {
+  uint64_t start, leading, stride;
+  unsigned baseOffset, swizzle;
+};
+
+Descriptor decode(uint64_t d) {
+  return {(d & 0x3FFF) << 4, ((d >> 16) & 0x3FFF) << 4,
+          ((d >> 32) & 0x3FFF) << 4, unsigned((d >> 49) & 7),
+          unsigned(d >> 62)};
+}
+
+/// The shared-memory window: bytes, each tagged with the K tile whose copy
+/// wrote it (-1: never written).
+struct SharedWindow {
+  std::vector<uint8_t> bytes;
+  std::vector<int64_t> tile;
+  explicit SharedWindow(int64_t size) : bytes(size, 0xEF), tile(size, -1) {}
+};
+
+/// The [rows x 32] s8 operand a no-swizzle K-major descriptor selects, read
+/// from the window; fails unless every byte was written by K tile `kt`.
+::testing::AssertionResult readOperand(const SharedWindow &window,
+                                       uint64_t desc, int64_t rows, int64_t kt,
+                                       std::vector<int64_t> &out) {
+  Descriptor d = decode(desc);
+  if (d.swizzle != 0 || d.baseOffset != 0)
+    return ::testing::AssertionFailure() << "a descriptor asks for swizzling";
+  out.assign(rows * 32, 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t k = 0; k < 32; ++k) {
+      uint64_t at = d.start + (i / 8) * d.stride + (k / 16) * d.leading +
+                    (i % 8) * 16 + k % 16;
+      if (at >= window.bytes.size() || window.tile[at] != kt)
+        return ::testing::AssertionFailure()
+               << "wgmma reads element (" << i << ", " << k << ") at byte "
+               << at << ", which K tile " << kt << " did not write (tag "
+               << (at < window.tile.size() ? window.tile[at] : -2) << ")";
+      out[i * 32 + k] = static_cast<int8_t>(window.bytes[at]);
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+/// One wgmma.mma_async m64nNk32 .s32.s8.s8 with A [64 x 32] and B [N x 32]
+/// (both K-major): D = A * B^T added to the warpgroup's accumulators
+/// acc[thread][N / 2] by the PTX fragment of D, wrapping as s32 does; fails
+/// unless the fragment covers D exactly once.
+::testing::AssertionResult wgmma(int64_t n, const std::vector<int64_t> &a,
+                                 const std::vector<int64_t> &b,
+                                 std::vector<std::vector<int32_t>> &acc) {
+  std::vector<int> count(64 * n, 0);
+  for (int64_t tid = 0; tid < kThreads; ++tid) {
+    int64_t warp = tid / 32, g = (tid % 32) / 4, t = tid % 4;
+    for (int64_t v = 0; v < n / 2; ++v) {
+      int64_t j = v / 4, r = v % 4;
+      int64_t row = 16 * warp + g + 8 * (r / 2), col = 8 * j + 2 * t + r % 2;
+      int64_t sum = 0;
+      for (int64_t k = 0; k < 32; ++k)
+        sum += a[row * 32 + k] * b[col * 32 + k];
+      acc[tid][v] = wrapAdd(acc[tid][v], static_cast<int32_t>(sum));
+      ++count[row * n + col];
+    }
+  }
+  for (int64_t i = 0; i < 64 * n; ++i)
+    if (count[i] != 1)
+      return ::testing::AssertionFailure() << "D[" << i / n << "][" << i % n
+                                           << "] held " << count[i] << " times";
+  return ::testing::AssertionSuccess();
+}
+
+/// Runs the wgmma GEMM's data path on packed operands (bytes) and returns
+/// the integers its epilogue would convert ([m, n], row-major), or fails.
+::testing::AssertionResult runWgmmaGemm(const LayerKernelConfig &c,
+                                        const std::vector<uint32_t> &packedA,
+                                        const std::vector<int32_t> &packedW,
+                                        std::vector<int32_t> &out,
+                                        Mutation mutation) {
+  const WgmmaTileLayout layoutA = wgmmaLayoutA(c), layoutB = wgmmaLayoutB(c);
+  const int64_t stageA = layoutA.bytes();
+  const int64_t stageB = c.weightPlanes * layoutB.bytes();
+  // Two 128-byte aligned buffers, as the kernel declares them, away from 0.
+  const int64_t baseA = 1024, baseB = baseA + 2 * stageA + 384;
+  const int64_t aRowWords = c.activationWords(), wRowWords = c.weightWords();
+  const int64_t tileWords = c.tileK() / 4;
+  const int64_t kTiles = c.kPad / c.tileK(), mBlocks = c.tileM / 64;
+  if (c.mma != MmaKind::Wgmma || c.activationBits != 8 || c.weightBits != 8)
+    return ::testing::AssertionFailure() << "not a wgmma configuration";
+
+  out.assign(c.m * c.n, 0);
+  std::vector<int> written(c.m * c.n, 0);
+  for (int64_t by = 0; by < c.mPad / c.tileM; ++by) {
+    for (int64_t bx = 0; bx < c.nPad / c.tileN; ++bx) {
+      const int64_t blockM = by * c.tileM, blockN = bx * c.tileN;
+      SharedWindow window(baseB + 2 * stageB + 1024);
+      std::string error;
+
+      // loadTile: 16-byte copies, consecutive threads on consecutive
+      // chunks of a row.
+      auto copyTile = [&](auto &&word, int64_t row0, int64_t base,
+                          int64_t stageBytes, const WgmmaTileLayout &layout,
+                          int64_t kt, int64_t stage) {
+        for (int64_t first = 0; first < layout.rows * layout.chunks;
+             first += kThreads) {
+          for (int64_t tid = 0; tid < kThreads; ++tid) {
+            int64_t id = tid + first;
+            int64_t chunk = id % layout.chunks, row = id / layout.chunks;
+            int64_t offset = layout.offset(chunk, row);
+            if (row >= layout.rows || offset % 16 != 0 || offset < 0 ||
+                offset + 16 > layout.bytes()) {
+              error = "a cp.async writes outside its tile";
+              return;
+            }
+            int64_t at = base + stage * stageBytes + offset;
+            for (int64_t e = 0; e < 4; ++e) {
+              uint32_t v = word(row0 + row, kt * tileWords + chunk * 4 + e);
+              for (int64_t byte = 0; byte < 4; ++byte) {
+                window.bytes[at + 4 * e + byte] = uint8_t(v >> (8 * byte));
+                window.tile[at + 4 * e + byte] = kt;
+              }
+            }
+          }
+        }
+      };
+      auto loadTile = [&](int64_t kt, int64_t stage) {
+        copyTile(
+            [&](int64_t r, int64_t col) -> uint32_t {
+              if (r >= c.mPad || col >= aRowWords) {
+                error = "a cp.async reads outside the packed input";
+                return 0;
+              }
+              return packedA[r * aRowWords + col];
+            },
+            blockM, baseA, stageA, layoutA, kt, stage);
+        for (int64_t p = 0; p < c.weightPlanes; ++p)
+          copyTile(
+              [&](int64_t r, int64_t col) -> uint32_t {
+                if (r >= c.nPad || col >= wRowWords) {
+                  error = "a cp.async reads outside the packed weight";
+                  return 0;
+                }
+                return static_cast<uint32_t>(
+                    packedW[(p * c.nPad + r) * wRowWords + col]);
+              },
+              blockN, baseB + p * layoutB.bytes(), stageB, layoutB, kt, stage);
+      };
+      // The kernel's descriptor: the address field at run time, the rest
+      // from wgmmaDescriptor.
+      auto descriptor = [&](int64_t address, const WgmmaTileLayout &layout) {
+        int64_t leading = layout.leadingByteOffset();
+        int64_t stride = layout.strideByteOffset();
+        if (mutation == Mutation::SwapLeadingAndStride)
+          std::swap(leading, stride);
+        return ((uint64_t(address) & 0x3FFFF) >> 4) |
+               wgmmaDescriptor(0, leading, stride);
+      };
+
+      // Accumulators: [plane][m block][thread][tileN / 2].
+      std::vector<std::vector<std::vector<std::vector<int32_t>>>> acc(
+          c.weightPlanes,
+          std::vector<std::vector<std::vector<int32_t>>>(
+              mBlocks, std::vector<std::vector<int32_t>>(
+                           kThreads, std::vector<int32_t>(c.tileN / 2, 0))));
+      loadTile(0, 0);
+      for (int64_t kt = 0; kt < kTiles; ++kt) {
+        int64_t stage = kt % 2;
+        loadTile(std::min(kt + 1, kTiles - 1), 1 - stage);
+        if (!error.empty())
+          return ::testing::AssertionFailure() << error;
+        int64_t atA = baseA + stage * stageA, atB = baseB + stage * stageB;
+        for (int64_t ks = 0; ks < c.tileK() / 32; ++ks) {
+          for (int64_t mb = 0; mb < mBlocks; ++mb) {
+            std::vector<int64_t> a;
+            ::testing::AssertionResult ok = readOperand(
+                window,
+                descriptor(atA + layoutA.offset(2 * ks, 64 * mb), layoutA), 64,
+                kt, a);
+            if (!ok)
+              return ok;
+            for (int64_t p = 0; p < c.weightPlanes; ++p) {
+              std::vector<int64_t> b;
+              ok = readOperand(window,
+                               descriptor(atB + p * layoutB.bytes() +
+                                              layoutB.offset(2 * ks, 0),
+                                          layoutB),
+                               c.tileN, kt, b);
+              if (!ok)
+                return ok;
+              ok = wgmma(c.tileN, a, b, acc[p][mb]);
+              if (!ok)
+                return ok;
+            }
+          }
+        }
+      }
+
+      // Epilogue: thread (warp, g, t), register 4j + 2 half + e: row
+      // 64 mb + 16 warp + 8 half + g, column 8j + 2t + e; planes combine
+      // as lo + (hi << 7).
+      for (int64_t tid = 0; tid < kThreads; ++tid) {
+        int64_t warp = tid / 32, g = (tid % 32) / 4, t = tid % 4;
+        for (int64_t mb = 0; mb < mBlocks; ++mb) {
+          for (int64_t half = 0; half < 2; ++half) {
+            int64_t rowHalf =
+                mutation == Mutation::ShiftFragmentRow ? (half + 1) % 2 : half;
+            int64_t row = blockM + 64 * mb + 16 * warp + 8 * rowHalf + g;
+            for (int64_t j = 0; j < c.tileN / 8; ++j) {
+              for (int64_t e = 0; e < 2; ++e) {
+                int64_t r = 4 * j + 2 * half + e;
+                int64_t col = blockN + 8 * j + e + 2 * t;
+                int32_t total = acc[0][mb][tid][r];
+                if (c.weightPlanes == 2)
+                  total = wrapAdd(
+                      total,
+                      static_cast<int32_t>(
+                          static_cast<uint32_t>(acc[1][mb][tid][r]) << 7));
+                if (row < c.m && col < c.n) {
+                  out[row * c.n + col] = total;
+                  ++written[row * c.n + col];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < c.m * c.n; ++i)
+    if (written[i] != 1)
+      return ::testing::AssertionFailure()
+             << "output (" << i / c.n << ", " << i % c.n << ") written "
+             << written[i] << " times";
+  return ::testing::AssertionSuccess();
+}
+
+//===----------------------------------------------------------------------===//
 // Cases
 //===----------------------------------------------------------------------===//
 
@@ -422,8 +684,10 @@ LayerKernelConfig planned(const Case &tc, int64_t smCount) {
 }
 
 /// Simulates the kernels on random levels (the extremes planted first) and
-/// compares with the int64 product.
-void checkCase(const Case &tc, int64_t smCount, uint32_t seed) {
+/// compares with the int64 product; with a mutation of the wgmma model, the
+/// data path must fail or the result differ.
+void checkCase(const Case &tc, int64_t smCount, uint32_t seed,
+               Mutation mutation = Mutation::None) {
   LayerKernelConfig c = planned(tc, smCount);
   SCOPED_TRACE(::testing::Message()
                << tc.name << " M=" << c.m << " N=" << c.n << " K=" << c.k
@@ -460,7 +724,12 @@ void checkCase(const Case &tc, int64_t smCount, uint32_t seed) {
   })) << "the prologue leaves words of the packed input unwritten";
 
   std::vector<int32_t> got;
-  ASSERT_TRUE(runGemm(c, packedA, packedW, got));
+  ::testing::AssertionResult ran =
+      c.mma == MmaKind::Wgmma ? runWgmmaGemm(c, packedA, packedW, got, mutation)
+                              : runGemm(c, packedA, packedW, got);
+  if (mutation != Mutation::None && !ran)
+    return;
+  ASSERT_TRUE(ran);
 
   int64_t mismatches = 0;
   std::ostringstream first;
@@ -474,6 +743,10 @@ void checkCase(const Case &tc, int64_t smCount, uint32_t seed) {
         first << " (" << i << ", " << j << "): " << got[i * c.n + j]
               << " instead of " << want << ";";
     }
+  }
+  if (mutation != Mutation::None) {
+    EXPECT_GT(mismatches, 0) << "a broken wgmma model still matches";
+    return;
   }
   EXPECT_EQ(mismatches, 0) << "of " << c.m * c.n << " outputs, e.g."
                            << first.str();
@@ -502,6 +775,20 @@ const Case kCases[] = {
      328},
 };
 
+// sm_90a's wgmma kernel stores activations and weights as bytes whatever
+// their levels: 4-bit levels in 8-bit storage, one or two weight planes.
+const Case kWgmmaCases[] = {
+    {"Wgmma_A4_W4", MmaKind::Wgmma, 8, 7, 8, 1, -8, 7, 37, 72, 96},
+    {"Wgmma_A4_W4_K200", MmaKind::Wgmma, 8, 7, 8, 1, -8, 7, 37, 72, 200},
+    {"Wgmma_A8_W8", MmaKind::Wgmma, 8, 127, 8, 1, -127, 127, 37, 72, 96},
+    {"Wgmma_A8_W8_Large", MmaKind::Wgmma, 8, 127, 8, 1, -127, 127, 130, 136,
+     328},
+    {"Wgmma_A4_W8x2", MmaKind::Wgmma, 8, 7, 8, 2, -16320, 16320, 37, 72, 200},
+    {"Wgmma_A8_W8x2", MmaKind::Wgmma, 8, 127, 8, 2, -16320, 16320, 37, 72, 96},
+    {"Wgmma_A8_W8x2_Large", MmaKind::Wgmma, 8, 127, 8, 2, -16320, 16320, 130,
+     136, 328},
+};
+
 class GpuKernelLayout : public ::testing::TestWithParam<Case> {};
 
 // Many SMs: the smallest tiles (64 x 64) for these sizes.
@@ -519,6 +806,54 @@ INSTANTIATE_TEST_SUITE_P(AllOperandWidths, GpuKernelLayout,
                          [](const ::testing::TestParamInfo<Case> &info) {
                            return std::string(info.param.name);
                          });
+INSTANTIATE_TEST_SUITE_P(Wgmma, GpuKernelLayout,
+                         ::testing::ValuesIn(kWgmmaCases),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return std::string(info.param.name);
+                         });
+
+// The wgmma model can fail: descriptors with the leading and stride byte
+// offsets exchanged select the wrong bytes (64 x 64 and 128 x 128 tiles,
+// whose leading offsets are 1024 and 2048 bytes), and an epilogue that takes
+// fragment rows g for g + 8 stores wrong sums.
+TEST(GpuKernelLayoutWgmma, SwappedLeadingAndStrideOffsetsFail) {
+  for (int64_t smCount : {132, 1})
+    checkCase(kWgmmaCases[2], smCount, 7, Mutation::SwapLeadingAndStride);
+}
+
+TEST(GpuKernelLayoutWgmma, ShiftedFragmentRowsFail) {
+  for (int64_t smCount : {132, 1})
+    checkCase(kWgmmaCases[5], smCount, 7, Mutation::ShiftFragmentRow);
+}
+
+// planLayer's wgmma tiles: N a valid m64nNk32 size, M whole m64 blocks, the
+// accumulators within 128 registers a thread, the stages within 48 KiB.
+TEST(GpuKernelLayoutWgmma, TilesFitTheInstruction) {
+  for (const Case &tc : kWgmmaCases) {
+    for (int64_t smCount : {1, 8, 132}) {
+      LayerKernelConfig c = planned(tc, smCount);
+      EXPECT_EQ(c.tileM % 64, 0);
+      EXPECT_TRUE(c.tileN == 64 || c.tileN == 128) << c.tileN;
+      EXPECT_LE(c.accumulators(), 128);
+      EXPECT_LE(c.sharedBytes(), 48 * 1024);
+      EXPECT_EQ(c.sharedBytes(),
+                2 * (wgmmaLayoutA(c).bytes() +
+                     c.weightPlanes * wgmmaLayoutB(c).bytes()));
+    }
+  }
+}
+
+// The descriptor fields, as the PTX ISA defines them.
+TEST(GpuKernelLayoutWgmma, DescriptorFields) {
+  uint64_t d = wgmmaDescriptor(0x1230, 2048, 128);
+  Descriptor decoded = decode(d);
+  EXPECT_EQ(decoded.start, 0x1230u);
+  EXPECT_EQ(decoded.leading, 2048u);
+  EXPECT_EQ(decoded.stride, 128u);
+  EXPECT_EQ(decoded.baseOffset, 0u);
+  EXPECT_EQ(decoded.swizzle, 0u);
+  EXPECT_EQ(d, (uint64_t(0x123)) | (uint64_t(128) << 16) | (uint64_t(8) << 32));
+}
 
 //===----------------------------------------------------------------------===//
 // Building blocks
