@@ -113,6 +113,11 @@ std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
     c.tileN = tn;
     if (c.sharedBytes() > 48 * 1024 || c.accumulators() > 128)
       continue;
+    // A convolution's F is often a multiple of 64 but not of 128 (320 in
+    // the LDM UNet): no tile may pad M or N beyond what 64 would.
+    if (c.conv && (roundUp(c.m, tm) > roundUp(c.m, 64) ||
+                   roundUp(c.n, tn) > roundUp(c.n, 64)))
+      continue;
     int64_t blocks = ((c.m + tm - 1) / tm) * ((c.n + tn - 1) / tn);
     chosen = true;
     if (blocks >= smCount)
