@@ -1,9 +1,10 @@
-"""The CUDA target: quantized linear layers compiled to generated kernels.
+"""The CUDA target: quantized linear and conv layers compiled to generated
+kernels.
 
 Without a GPU (CI): the library links against hqdm's CUDA runtime and, run
 where no driver is installed, stops with the runtime's message instead of
 crashing. With a GPU (a libcuda that initialises): every layer shape, the
-DiT-XL/2 GEMM shapes among them, matches the CPU reference library compiled
+DiT-XL/2 GEMM shapes and an LDM UNet 3x3 conv among them, matches the CPU reference library compiled
 from the same quantized IR, on fresh random inputs, with device buffers
 poisoned before the kernels run (HQDM_CUDA_POISON); so do Hadamard blocks
 above 32 (128, 1152 = 36 x 32, 4608 = 36 x 128) and a GELU fused into the
@@ -22,7 +23,9 @@ from hqdm import aot
 from hqdm.compiler import compile as hqdm_compile
 
 ROOT = Path(__file__).resolve().parents[2]
-MAKE_LINEAR = ROOT / "test" / "Conversion" / "HqdmToGPU" / "Inputs" / "make_linear.py"
+INPUTS = ROOT / "test" / "Conversion" / "HqdmToGPU" / "Inputs"
+MAKE_LINEAR = INPUTS / "make_linear.py"
+MAKE_CONV = INPUTS / "make_conv.py"
 
 
 def have_runtime():
@@ -68,6 +71,16 @@ def linear_model(tmp_path, m, n, k, seed=0, gelu=None):
     subprocess.run([sys.executable, MAKE_LINEAR, path, f"{m}:{n}:{k}",
                     "--forward", "--seed", str(seed)]
                    + (["--gelu", gelu] if gelu else []), check=True)
+    return path
+
+
+def conv_model(tmp_path, shape, seed=0):
+    """A model of one hqdm.conv2d; `shape` is make_conv.py's
+    (N, C, H, W, F, K[, stride[, padding[, dilation]]])."""
+    spec = ":".join(map(str, shape))
+    path = tmp_path / f"conv_{spec.replace(':', 'x')}.mlir"
+    subprocess.run([sys.executable, MAKE_CONV, path, spec, "--forward",
+                    "--seed", str(seed)], check=True)
     return path
 
 
@@ -191,4 +204,50 @@ def test_cuda_large_blocks_and_gelu_match_cpu_reference(tmp_path, monkeypatch, c
         # few ulp each), which moves 0.5 x (1 + f) by a few ulp of |x|:
         # DESIGN.md's 1e-6, relative to the largest GELU input.
         scale = np.max(np.abs(pre(x))) + 1e-30
+        assert np.max(np.abs(got - expected)) / scale <= 1e-6
+
+
+@needs_runtime
+def test_cuda_conv_is_lowered_to_kernels(tmp_path):
+    # Without a GPU: the conv becomes the three generated kernels (no CPU
+    # fallback remark) and the library links.
+    source = conv_model(tmp_path, (2, 20, 9, 11, 24, 3, 2, 1))
+    work = tmp_path / "cuda"
+    hqdm_compile(source, quantize=SCHEMES["w4a4-none-symmetric"],
+                 target="cuda:sm_80", work_dir=work)
+    assert (work / (source.stem + ".so")).is_file()
+    kernels = "".join(p.read_text(errors="replace") for p in work.glob("*.mlir"))
+    for kernel in ("qconv0_absmax", "qconv0_prologue", "qconv0_gemm"):
+        assert kernel in kernels
+
+
+# (N, C, H, W, F, K[, stride[, padding[, dilation]]]): an LDM UNet 3x3 conv
+# at 64 x 64 and 32 x 32, and odd ones (stride 2, dilation 2, 1x1, C not a
+# multiple of 32, F not a multiple of 8).
+CONV_SHAPES = [(1, 320, 64, 64, 320, 3), (2, 320, 32, 32, 320, 3),
+               (2, 20, 9, 11, 24, 3, 2, 1), (2, 8, 7, 7, 16, 3, 1, 2, 2),
+               (3, 64, 5, 5, 17, 1)]
+
+
+@needs_runtime
+@needs_gpu
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+@pytest.mark.parametrize("shape", CONV_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_cuda_conv_matches_cpu_reference(tmp_path, monkeypatch, shape, scheme):
+    monkeypatch.setenv("HQDM_CUDA_POISON", "1")
+    n, c, h, w = shape[:4]
+    source = conv_model(tmp_path, shape, seed=sum(shape))
+    cpu = hqdm_compile(source, quantize=SCHEMES[scheme], work_dir=tmp_path / "cpu")
+    gpu = hqdm_compile(source, quantize=SCHEMES[scheme], target="cuda",
+                       work_dir=tmp_path / "cuda")
+    rng = np.random.default_rng(4321 + c)
+    for trial in range(3):
+        x = rng.normal(0, 1, (n, c, h, w)).astype(np.float32)
+        x[:, rng.integers(0, c, 4)] *= 20  # outlier channels
+        if trial == 2:
+            x[:] = 0  # scale 0: every level 0, the output is the bias
+        expected = cpu(x)
+        got = gpu(x)
+        assert np.all(np.isfinite(got)), "an output the kernels did not write"
+        scale = np.max(np.abs(expected)) + 1e-30
         assert np.max(np.abs(got - expected)) / scale <= 1e-6

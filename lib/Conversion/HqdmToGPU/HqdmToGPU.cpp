@@ -1,10 +1,10 @@
 //===- HqdmToGPU.cpp - quantized layers to generated CUDA kernels -*- C++ -*-===//
 //
-// convert-hqdm-to-gpu replaces each supported `hqdm.qlinear`, together with
-// the rotation, scale and quantizer that feed it, by an `hqdm.gpu_launch` of
-// two kernels generated for its shapes (Kernels.cpp); the float input goes
-// in and the dequantized output comes out, so the rest of the program is
-// untouched. hqdm-gpu-launch-to-host later turns the bufferized launches into
+// convert-hqdm-to-gpu replaces each supported `hqdm.qlinear` and
+// `hqdm.qconv2d`, together with the rotation, scale and quantizer that feed
+// it, by an `hqdm.gpu_launch` of kernels generated for its shapes
+// (Kernels.cpp); the float input goes in and the dequantized output comes
+// out, so the rest of the program is untouched. hqdm-gpu-launch-to-host later turns the bufferized launches into
 // device allocations, copies and gpu.launch_func ops.
 //
 //===----------------------------------------------------------------------===//
@@ -53,32 +53,24 @@ int chipVersion(StringRef chip) {
       .Default(0);
 }
 
-/// The parts of a quantized linear layer the kernels compute, once matched.
+/// The parts of a quantized layer the kernels compute, once matched.
 struct MatchedLayer {
   LayerKernelConfig config;
-  Value floatInput;  // [..., K] f32, before rotation
-  Value givenScale;  // rank-0 f32 when the scale is not per token
+  Value floatInput;  // [..., K] or NCHW f32, before rotation
+  Value givenScale;  // rank-0 f32 when the scale is not computed on the GPU
   Value weightScale; // [N] or rank 0
   Value bias;        // [N] or null
-  std::vector<int64_t> centeredWeights; // [N, K]
+  std::vector<int64_t> centeredWeights; // [N, K] (convolutions: [F, C*KH*KW])
 };
 
-/// Matches `op` and its producers; returns why it cannot run on the GPU.
-std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
+/// Matches the quantizer of `op`'s input, its scale and the optional online
+/// rotation along `axis` (C for a convolution, K for a linear layer).
+template <typename OpTy>
+std::string matchActivations(OpTy op, int64_t axis, MatchedLayer &layer) {
   LayerKernelConfig &c = layer.config;
-  auto inputType = op.getInput().getType();
-  auto resultType = op.getResult().getType();
-  if (!inputType.hasStaticShape() || !resultType.hasStaticShape())
-    return "its shapes are not static";
   if (op.getInputZeroPoint())
     return "its activations are asymmetric (input zero point)";
-  c.k = inputType.getShape().back();
-  c.m = inputType.getNumElements() / std::max<int64_t>(c.k, 1);
-  c.n = resultType.getShape().back();
-  c.outputType = resultType.getElementType();
-
-  // The activation quantizer and its scale.
-  auto quantize = op.getInput().getDefiningOp<QuantizeOp>();
+  auto quantize = op.getInput().template getDefiningOp<QuantizeOp>();
   if (!quantize)
     return "its input is not produced by hqdm.quantize";
   QuantSchemeAttr scheme = quantize.getScheme();
@@ -89,25 +81,32 @@ std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
   c.activationBits = scheme.getBits() <= 4 ? 4 : 8;
   c.activationMaxLevel = scheme.getMaxLevel();
   Value rotated = quantize.getInput();
-  if (auto tokenScale = op.getInputScale().getDefiningOp<TokenScaleOp>()) {
+  Value scale = op.getInputScale();
+  auto tokenScale = scale.template getDefiningOp<TokenScaleOp>();
+  auto tensorScale = scale.template getDefiningOp<TensorScaleOp>();
+  if (tokenScale && !c.conv) {
     if (tokenScale.getInput() != rotated ||
         tokenScale.getBits() != scheme.getBits())
       return "its per-token scale is not the absmax of the quantized tensor";
     c.dynamicScale = true;
-  } else if (op.getInputScale().getType().getRank() == 0) {
+  } else if (tensorScale && c.conv && tensorScale.getInput() == rotated &&
+             tensorScale.getBits() == scheme.getBits()) {
+    // The absmax of the rotated input, computed on the GPU.
+    c.dynamicScale = true;
+  } else if (cast<RankedTensorType>(scale.getType()).getRank() == 0) {
     c.dynamicScale = false;
-    layer.givenScale = op.getInputScale();
+    layer.givenScale = scale;
   } else {
     return "its per-token input scale is not computed by hqdm.token_scale";
   }
 
-  // The online rotation, if any.
   c.hadamardBlock = 1;
   layer.floatInput = rotated;
-  if (auto hadamard = rotated.getDefiningOp<HadamardOp>()) {
-    if (hadamard.getNormalizedAxis() != inputType.getRank() - 1 ||
+  if (auto hadamard = rotated.template getDefiningOp<HadamardOp>()) {
+    if (hadamard.getNormalizedAxis() != axis ||
         !hadamard.getSpec().getNormalized())
-      return "its input rotation is not a normalized one along K";
+      return c.conv ? "its input rotation is not a normalized one along C"
+                    : "its input rotation is not a normalized one along K";
     c.hadamardBlock = hadamard.getSpec().getBlock();
     layer.floatInput = hadamard.getInput();
   }
@@ -115,8 +114,14 @@ std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
            .getElementType()
            .isF32())
     return "its float input is not f32";
+  return "";
+}
 
-  // Weights: constant integer levels, centered on their zero points.
+/// Matches the constant weights (centered on their zero points, in the
+/// operand's order, c.n rows), their storage, the epilogue and the MMA.
+template <typename OpTy>
+std::string matchWeightsAndEpilogue(OpTy op, int chip, MatchedLayer &layer) {
+  LayerKernelConfig &c = layer.config;
   DenseIntElementsAttr weights;
   if (!matchPattern(op.getWeight(), m_Constant(&weights)))
     return "its weight is not a constant";
@@ -131,12 +136,13 @@ std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
     for (int64_t row = 0; row < c.n; ++row)
       zeros[row] = (values.size() == 1 ? values[0] : values[row]).getSExtValue();
   }
-  layer.centeredWeights.resize(c.n * c.k);
+  int64_t rowLength = weights.getNumElements() / c.n;
+  layer.centeredWeights.resize(weights.getNumElements());
   int64_t lo = 0, hi = 0, index = 0;
   for (const APInt &v : weights.getValues<APInt>()) {
     int64_t level = isUnsigned ? static_cast<int64_t>(v.getZExtValue())
                                : v.getSExtValue();
-    int64_t centered = level - zeros[index / c.k];
+    int64_t centered = level - zeros[index / rowLength];
     layer.centeredWeights[index++] = centered;
     lo = std::min(lo, centered);
     hi = std::max(hi, centered);
@@ -170,6 +176,53 @@ std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
               ? MmaKind::Int4
               : MmaKind::Int8;
   return "";
+}
+
+/// Matches `op` and its producers; returns why it cannot run on the GPU.
+std::string matchLayer(QLinearOp op, int chip, MatchedLayer &layer) {
+  LayerKernelConfig &c = layer.config;
+  auto inputType = op.getInput().getType();
+  auto resultType = op.getResult().getType();
+  if (!inputType.hasStaticShape() || !resultType.hasStaticShape())
+    return "its shapes are not static";
+  c.k = inputType.getShape().back();
+  c.m = inputType.getNumElements() / std::max<int64_t>(c.k, 1);
+  c.n = resultType.getShape().back();
+  c.outputType = resultType.getElementType();
+  std::string why = matchActivations(op, inputType.getRank() - 1, layer);
+  if (why.empty())
+    why = matchWeightsAndEpilogue(op, chip, layer);
+  return why;
+}
+
+std::string matchLayer(QConv2DOp op, int chip, MatchedLayer &layer) {
+  LayerKernelConfig &c = layer.config;
+  auto inputType = op.getInput().getType();
+  auto weightType = op.getWeight().getType();
+  auto resultType = op.getResult().getType();
+  if (!inputType.hasStaticShape() || !weightType.hasStaticShape() ||
+      !resultType.hasStaticShape())
+    return "its shapes are not static";
+  ConvGeometry g;
+  g.batch = inputType.getDimSize(0);
+  g.channels = inputType.getDimSize(1);
+  g.height = inputType.getDimSize(2);
+  g.width = inputType.getDimSize(3);
+  g.kernelH = weightType.getDimSize(2);
+  g.kernelW = weightType.getDimSize(3);
+  g.strideH = op.getStrides()[0];
+  g.strideW = op.getStrides()[1];
+  g.padH = op.getPadding()[0];
+  g.padW = op.getPadding()[1];
+  g.dilationH = op.getDilations()[0];
+  g.dilationW = op.getDilations()[1];
+  c.conv = g;
+  c.n = weightType.getDimSize(0);
+  c.outputType = resultType.getElementType();
+  std::string why = matchActivations(op, /*axis=*/1, layer);
+  if (why.empty())
+    why = matchWeightsAndEpilogue(op, chip, layer);
+  return why;
 }
 
 /// `value` ([..., K]) as [M, K].
@@ -235,6 +288,37 @@ std::string mmaName(const LayerKernelConfig &c) {
   return "mma.sync m16n8k32 s8";
 }
 
+/// What the remark of a lowered layer says about it.
+std::string describe(const LayerKernelConfig &c) {
+  std::string shape;
+  if (c.conv) {
+    const ConvGeometry &g = *c.conv;
+    auto pair = [](int64_t a, int64_t b) {
+      return std::to_string(a) + "x" + std::to_string(b);
+    };
+    shape = std::to_string(g.batch) + "x" + std::to_string(g.channels) + "x" +
+            pair(g.height, g.width) + " * " + std::to_string(c.n) + "x" +
+            pair(g.kernelH, g.kernelW) + " stride " +
+            pair(g.strideH, g.strideW) + " padding " + pair(g.padH, g.padW) +
+            " dilation " + pair(g.dilationH, g.dilationW) +
+            ", implicit GEMM ";
+  }
+  shape += std::to_string(c.m) + "x" + std::to_string(c.n) + "x" +
+           std::to_string(c.k);
+  const char *scale = !c.dynamicScale ? " given-scale"
+                      : c.conv        ? " per-tensor"
+                                      : " per-token";
+  return c.name + ": " + shape + " A" + std::to_string(c.activationBits) +
+         scale + " W" + std::to_string(c.weightBits) +
+         (c.weightPlanes == 2 ? " (two int8 digits)" : "") +
+         ", hadamard block " + std::to_string(c.hadamardBlock) + ", " +
+         mmaName(c) + ", tile " + std::to_string(c.tileM) + "x" +
+         std::to_string(c.tileN) + "x" + std::to_string(c.tileK()) +
+         (c.activation == EpilogueActivation::GeluTanh ? ", fused gelu (tanh)"
+          : c.activation == EpilogueActivation::Gelu   ? ", fused gelu"
+                                                       : "");
+}
+
 struct ConvertHqdmToGPUPass
     : hqdm::impl::ConvertHqdmToGPUPassBase<ConvertHqdmToGPUPass> {
   using Base::Base;
@@ -248,138 +332,169 @@ struct ConvertHqdmToGPUPass
                             "sm_90a";
       return signalPassFailure();
     }
-    SmallVector<QLinearOp> layers;
-    module.walk([&](QLinearOp op) { layers.push_back(op); });
-    if (layers.empty())
-      return;
-
-    MLIRContext *ctx = &getContext();
-    OpBuilder builder(ctx);
-    gpu::GPUModuleOp kernels;
-    int64_t index = 0;
-    for (QLinearOp op : layers) {
-      Location loc = op.getLoc();
+    SmallVector<Operation *> layers;
+    module.walk([&](Operation *op) {
+      if (isa<QLinearOp, QConv2DOp>(op))
+        layers.push_back(op);
+    });
+    int64_t linearIndex = 0, convIndex = 0;
+    for (Operation *op : layers) {
       MatchedLayer layer;
-      layer.config.name = "qlinear" + std::to_string(index);
-      std::string why = matchLayer(op, chip, layer);
-      // Only sm_90a has wgmma.
-      if (why.empty() && this->chip == "sm_90a")
-        useWgmma(layer.config);
+      std::string why;
+      StringRef kind;
+      GeluOp gelu;
+      if (auto linear = dyn_cast<QLinearOp>(op)) {
+        kind = "qlinear";
+        layer.config.name = "qlinear" + std::to_string(linearIndex);
+        why = matchLayer(linear, chip, layer);
+        // Only sm_90a has wgmma (linear layers; convs gather A).
+        if (why.empty() && this->chip == "sm_90a")
+          useWgmma(layer.config);
+        if (why.empty())
+          gelu = matchGelu(linear, fuseGelu);
+      } else {
+        kind = "qconv2d";
+        layer.config.name = "qconv" + std::to_string(convIndex);
+        why = matchLayer(cast<QConv2DOp>(op), chip, layer);
+      }
       if (why.empty())
         why = planLayer(layer.config, smCount);
       if (!why.empty()) {
-        remark::missed(loc, remark::RemarkOpts::name("LeftOnHost")
-                                .category("hqdm-lower-to-cuda"))
-            << ("qlinear stays on the CPU: " + why);
+        remark::missed(op->getLoc(), remark::RemarkOpts::name("LeftOnHost")
+                                         .category("hqdm-lower-to-cuda"))
+            << (kind + " stays on the CPU: " + why).str();
         continue;
       }
-      ++index;
+      ++(layer.config.conv ? convIndex : linearIndex);
       LayerKernelConfig &c = layer.config;
-      GeluOp gelu = matchGelu(op, fuseGelu);
       if (gelu)
         c.activation = gelu.getApproximate() == GeluApproximation::Tanh
                            ? EpilogueActivation::GeluTanh
                            : EpilogueActivation::Gelu;
-
-      if (!kernels) {
-        module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                        builder.getUnitAttr());
-        builder.setInsertionPointToEnd(module.getBody());
-        kernels = gpu::GPUModuleOp::create(builder, module.getLoc(),
-                                           kKernelModule);
-      }
-      builder.setInsertionPointToEnd(kernels.getBody());
-      gpu::GPUFuncOp prologue = buildPrologueKernel(builder, loc, c);
-      gpu::GPUFuncOp gemm = c.mma == MmaKind::Wgmma
-                                ? buildWgmmaGemmKernel(builder, loc, c)
-                                : buildGemmKernel(builder, loc, c);
-
-      // Host side, on tensors.
-      builder.setInsertionPoint(op);
-      SmallVector<Value> inputs = {
-          collapseToMatrix(builder, loc, layer.floatInput)};
-      int64_t scaleIndex = -1;
-      if (!c.dynamicScale) {
-        scaleIndex = inputs.size();
-        inputs.push_back(layer.givenScale);
-      }
-      std::vector<int32_t> words = packWeights(c, layer.centeredWeights);
-      auto packedType = RankedTensorType::get(
-          c.packedWeightType(ctx).getShape(), builder.getI32Type());
-      int64_t weightIndex = inputs.size();
-      inputs.push_back(arith::ConstantOp::create(
-          builder, loc,
-          DenseElementsAttr::get(packedType, ArrayRef<int32_t>(words))));
-      int64_t weightScaleIndex = inputs.size();
-      inputs.push_back(layer.weightScale);
-      int64_t biasIndex = -1;
-      if (layer.bias) {
-        biasIndex = inputs.size();
-        inputs.push_back(layer.bias);
-      }
-      int64_t outputIndex = inputs.size();
-      Value init =
-          tensor::EmptyOp::create(builder, loc, {c.m, c.n}, c.outputType);
-      int64_t numOperands = inputs.size() + 1;
-      SmallVector<Attribute> temps = {TypeAttr::get(c.packedInputType(ctx))};
-      int64_t packedIndex = numOperands;
-      if (c.dynamicScale) {
-        scaleIndex = numOperands + 1;
-        temps.push_back(TypeAttr::get(c.tokenScaleType(ctx)));
-      }
-
-      auto launch = [&](gpu::GPUFuncOp kernel, ArrayRef<int64_t> grid,
-                        ArrayRef<int64_t> args) -> Attribute {
-        NamedAttrList entries;
-        entries.append("kernel",
-                       SymbolRefAttr::get(kernels.getSymNameAttr(),
-                                          {FlatSymbolRefAttr::get(kernel)}));
-        entries.append("grid", builder.getDenseI64ArrayAttr(grid));
-        entries.append("block", builder.getDenseI64ArrayAttr({kThreads, 1, 1}));
-        entries.append("args", builder.getDenseI64ArrayAttr(args));
-        return entries.getDictionary(ctx);
-      };
-      SmallVector<int64_t> gemmArgs = {packedIndex, scaleIndex, weightIndex,
-                                       weightScaleIndex};
-      if (biasIndex >= 0)
-        gemmArgs.push_back(biasIndex);
-      gemmArgs.push_back(outputIndex);
-      SmallVector<Attribute> launches = {
-          launch(prologue, {c.mPad / (kThreads / 32), 1, 1},
-                 {0, scaleIndex, packedIndex}),
-          launch(gemm, {c.nPad / c.tileN, c.mPad / c.tileM, 1}, gemmArgs)};
-
-      auto gpuLaunch = GpuLaunchOp::create(
-          builder, loc, TypeRange{init.getType()},
-          builder.getStringAttr(c.name), inputs, ValueRange{init},
-          builder.getArrayAttr(temps), builder.getArrayAttr(launches));
-      Value result = expandFromMatrix(builder, loc, gpuLaunch.getResult(0),
-                                      op.getResult().getType());
+      lower(op, layer);
       if (gelu) {
-        gelu.getResult().replaceAllUsesWith(result);
+        // The launch now produces the GELU's result.
+        gelu.getResult().replaceAllUsesWith(gelu.getInput());
         gelu.erase();
       }
-      op.getResult().replaceAllUsesWith(result);
-      op.erase();
-
-      remark::passed(loc, remark::RemarkOpts::name("Kernels")
-                              .category("hqdm-lower-to-cuda"))
-          << (c.name + ": " + std::to_string(c.m) + "x" + std::to_string(c.n) +
-              "x" + std::to_string(c.k) + " A" +
-              std::to_string(c.activationBits) + (c.dynamicScale
-                                                      ? " per-token"
-                                                      : " given-scale") +
-              " W" + std::to_string(c.weightBits) +
-              (c.weightPlanes == 2 ? " (two int8 digits)" : "") +
-              ", hadamard block " + std::to_string(c.hadamardBlock) + ", " +
-              mmaName(c) + ", tile " + std::to_string(c.tileM) + "x" +
-              std::to_string(c.tileN) + "x" + std::to_string(c.tileK()) +
-              (gelu ? (c.activation == EpilogueActivation::GeluTanh
-                           ? ", fused gelu (tanh)"
-                           : ", fused gelu")
-                    : ""));
+      remark::passed(op->getLoc(), remark::RemarkOpts::name("Kernels")
+                                       .category("hqdm-lower-to-cuda"))
+          << describe(layer.config);
+      op->erase();
     }
   }
+
+  /// Replaces `op` (its result's uses) by an hqdm.gpu_launch of the layer's
+  /// kernels: [absmax,] prologue and GEMM.
+  void lower(Operation *op, MatchedLayer &layer) {
+    MLIRContext *ctx = &getContext();
+    LayerKernelConfig &c = layer.config;
+    Location loc = op->getLoc();
+    OpBuilder builder(ctx);
+    if (!kernels) {
+      ModuleOp module = getOperation();
+      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                      builder.getUnitAttr());
+      builder.setInsertionPointToEnd(module.getBody());
+      kernels =
+          gpu::GPUModuleOp::create(builder, module.getLoc(), kKernelModule);
+    }
+    builder.setInsertionPointToEnd(kernels.getBody());
+    gpu::GPUFuncOp absmax =
+        c.conv && c.dynamicScale
+            ? buildConvPrologueKernel(builder, loc, c, /*absmaxPass=*/true)
+            : gpu::GPUFuncOp();
+    gpu::GPUFuncOp prologue =
+        c.conv ? buildConvPrologueKernel(builder, loc, c, /*absmaxPass=*/false)
+               : buildPrologueKernel(builder, loc, c);
+    gpu::GPUFuncOp gemm = c.mma == MmaKind::Wgmma
+                              ? buildWgmmaGemmKernel(builder, loc, c)
+                              : buildGemmKernel(builder, loc, c);
+
+    // Host side, on tensors. Operands: the float input, [the given scale,]
+    // the packed weight, its scale, [the bias,] the output; then the temps.
+    builder.setInsertionPoint(op);
+    SmallVector<Value> inputs = {
+        c.conv ? layer.floatInput
+               : collapseToMatrix(builder, loc, layer.floatInput)};
+    int64_t scaleIndex = -1;
+    if (!c.dynamicScale) {
+      scaleIndex = inputs.size();
+      inputs.push_back(layer.givenScale);
+    }
+    if (c.conv)
+      layer.centeredWeights = convWeightsToGemm(c, layer.centeredWeights);
+    std::vector<int32_t> words = packWeights(c, layer.centeredWeights);
+    auto packedType = RankedTensorType::get(c.packedWeightType(ctx).getShape(),
+                                            builder.getI32Type());
+    int64_t weightIndex = inputs.size();
+    inputs.push_back(arith::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(packedType, ArrayRef<int32_t>(words))));
+    int64_t weightScaleIndex = inputs.size();
+    inputs.push_back(layer.weightScale);
+    int64_t biasIndex = -1;
+    if (layer.bias) {
+      biasIndex = inputs.size();
+      inputs.push_back(layer.bias);
+    }
+    int64_t outputIndex = inputs.size();
+    Value init = tensor::EmptyOp::create(
+        builder, loc, c.outputMemRefType(ctx).getShape(), c.outputType);
+    int64_t numOperands = inputs.size() + 1;
+    SmallVector<Attribute> temps = {TypeAttr::get(c.packedInputType(ctx))};
+    int64_t packedIndex = numOperands, partialIndex = -1;
+    if (c.dynamicScale) {
+      scaleIndex = numOperands + 1;
+      temps.push_back(TypeAttr::get(c.conv ? c.givenScaleType(ctx)
+                                           : c.tokenScaleType(ctx)));
+    }
+    if (absmax) {
+      partialIndex = numOperands + 2;
+      temps.push_back(TypeAttr::get(c.partialMaxType(ctx)));
+    }
+
+    auto launch = [&](gpu::GPUFuncOp kernel, ArrayRef<int64_t> grid,
+                      ArrayRef<int64_t> args) -> Attribute {
+      NamedAttrList entries;
+      entries.append("kernel",
+                     SymbolRefAttr::get(kernels.getSymNameAttr(),
+                                        {FlatSymbolRefAttr::get(kernel)}));
+      entries.append("grid", builder.getDenseI64ArrayAttr(grid));
+      entries.append("block", builder.getDenseI64ArrayAttr({kThreads, 1, 1}));
+      entries.append("args", builder.getDenseI64ArrayAttr(args));
+      return entries.getDictionary(ctx);
+    };
+    SmallVector<Attribute> launches;
+    SmallVector<int64_t> prologueArgs = {0};
+    if (absmax) {
+      launches.push_back(
+          launch(absmax, {c.prologueBlocks(), 1, 1}, {0, partialIndex}));
+      prologueArgs.push_back(partialIndex);
+    }
+    prologueArgs.append({scaleIndex, packedIndex});
+    launches.push_back(
+        launch(prologue, {c.prologueBlocks(), 1, 1}, prologueArgs));
+    SmallVector<int64_t> gemmArgs = {packedIndex, scaleIndex, weightIndex,
+                                     weightScaleIndex};
+    if (biasIndex >= 0)
+      gemmArgs.push_back(biasIndex);
+    gemmArgs.push_back(outputIndex);
+    launches.push_back(
+        launch(gemm, {c.nPad / c.tileN, c.mPad / c.tileM, 1}, gemmArgs));
+
+    auto gpuLaunch = GpuLaunchOp::create(
+        builder, loc, TypeRange{init.getType()}, builder.getStringAttr(c.name),
+        inputs, ValueRange{init}, builder.getArrayAttr(temps),
+        builder.getArrayAttr(launches));
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    Value result = c.conv ? gpuLaunch.getResult(0)
+                          : expandFromMatrix(builder, loc,
+                                             gpuLaunch.getResult(0), resultType);
+    op->getResult(0).replaceAllUsesWith(result);
+  }
+
+  gpu::GPUModuleOp kernels;
 };
 
 //===----------------------------------------------------------------------===//

@@ -1,7 +1,7 @@
 //===- Kernels.cpp - generated GPU kernels for quantized layers -*- C++ -*-===//
 //
-// Builds the prologue and GEMM kernels of one quantized linear layer in the
-// gpu, nvgpu and nvvm dialects. Every loop over tiles inside a thread's work
+// Builds the prologue and GEMM kernels of one quantized linear or convolution
+// layer in the gpu, nvgpu and nvvm dialects. Every loop over tiles inside a thread's work
 // is unrolled here, at generation time, so that fragments and accumulators
 // are plain SSA values (registers); only the loops over K stay loops.
 //
@@ -50,7 +50,17 @@ int64_t LayerKernelConfig::sharedBytes() const {
   return 2 * (tileM * aRow + weightPlanes * tileN * bRow);
 }
 
+int64_t LayerKernelConfig::prologueBlocks() const {
+  if (conv)
+    return (conv->pixels() + kThreads - 1) / kThreads;
+  return mPad / (kThreads / 32);
+}
+
 MemRefType LayerKernelConfig::inputType(MLIRContext *ctx) const {
+  if (conv)
+    return MemRefType::get(
+        {conv->batch, conv->channels, conv->height, conv->width},
+        Float32Type::get(ctx));
   return MemRefType::get({m, k}, Float32Type::get(ctx));
 }
 MemRefType LayerKernelConfig::givenScaleType(MLIRContext *ctx) const {
@@ -60,7 +70,14 @@ MemRefType LayerKernelConfig::tokenScaleType(MLIRContext *ctx) const {
   return MemRefType::get({mPad}, Float32Type::get(ctx));
 }
 MemRefType LayerKernelConfig::packedInputType(MLIRContext *ctx) const {
+  if (conv)
+    return MemRefType::get(
+        {conv->pixels(), conv->channelsPad() * activationBits / 32},
+        IntegerType::get(ctx, 32));
   return MemRefType::get({mPad, activationWords()}, IntegerType::get(ctx, 32));
+}
+MemRefType LayerKernelConfig::partialMaxType(MLIRContext *ctx) const {
+  return MemRefType::get({partialMaxima()}, Float32Type::get(ctx));
 }
 MemRefType LayerKernelConfig::packedWeightType(MLIRContext *ctx) const {
   return MemRefType::get({weightPlanes, nPad, weightWords()},
@@ -75,6 +92,9 @@ MemRefType LayerKernelConfig::biasType(MLIRContext *ctx) const {
   return MemRefType::get({n}, Float32Type::get(ctx));
 }
 MemRefType LayerKernelConfig::outputMemRefType(MLIRContext *ctx) const {
+  if (conv)
+    return MemRefType::get({conv->batch, n, conv->outH(), conv->outW()},
+                           outputType);
   return MemRefType::get({m, n}, outputType);
 }
 
@@ -116,6 +136,14 @@ std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
   if (c.k % c.hadamardBlock != 0)
     return "the online Hadamard block " + std::to_string(c.hadamardBlock) +
            " does not divide K = " + std::to_string(c.k);
+  if (c.conv && c.hadamardBlock > 32)
+    return "the online Hadamard block " + std::to_string(c.hadamardBlock) +
+           " is above 32 (the conv prologue rotates 32-channel chunks in "
+           "registers)";
+  if (c.conv) {
+    c.m = c.conv->batch * c.conv->outH() * c.conv->outW();
+    c.k = c.conv->taps() * c.conv->channelsPad();
+  }
   // Candidate tiles, largest first; keep the first that fills the GPU (one
   // block per SM at least) and fits the shared memory and register budget.
   const int64_t tiles[][2] = {{128, 128}, {128, 64}, {64, 128}, {64, 64}};
@@ -124,6 +152,11 @@ std::string hqdm::gpu_kernels::planLayer(LayerKernelConfig &c,
     c.tileM = tm;
     c.tileN = tn;
     if (c.sharedBytes() > 48 * 1024 || c.accumulators() > 128)
+      continue;
+    // A convolution's F is often a multiple of 64 but not of 128 (320 in
+    // the LDM UNet): no tile may pad M or N beyond what 64 would.
+    if (c.conv && (roundUp(c.m, tm) > roundUp(c.m, 64) ||
+                   roundUp(c.n, tn) > roundUp(c.n, 64)))
       continue;
     int64_t blocks = ((c.m + tm - 1) / tm) * ((c.n + tn - 1) / tn);
     chosen = true;
@@ -216,6 +249,20 @@ hqdm::gpu_kernels::packWeights(const LayerKernelConfig &c,
   return packed;
 }
 
+std::vector<int64_t>
+hqdm::gpu_kernels::convWeightsToGemm(const LayerKernelConfig &c,
+                                     const std::vector<int64_t> &w) {
+  const ConvGeometry &g = *c.conv;
+  int64_t channelsPad = g.channelsPad();
+  std::vector<int64_t> rows(c.n * g.taps() * channelsPad, 0);
+  for (int64_t f = 0; f < c.n; ++f)
+    for (int64_t ch = 0; ch < g.channels; ++ch)
+      for (int64_t tap = 0; tap < g.taps(); ++tap)
+        rows[(f * g.taps() + tap) * channelsPad + ch] =
+            w[(f * g.channels + ch) * g.taps() + tap];
+  return rows;
+}
+
 //===----------------------------------------------------------------------===//
 // Building blocks
 //===----------------------------------------------------------------------===//
@@ -236,8 +283,8 @@ SmallVector<Type>
 hqdm::gpu_kernels::gemmArgumentTypes(MLIRContext *ctx,
                                      const LayerKernelConfig &c) {
   SmallVector<Type> args = {c.packedInputType(ctx),
-                            c.dynamicScale ? Type(c.tokenScaleType(ctx))
-                                           : Type(c.givenScaleType(ctx)),
+                            c.perTokenScale() ? Type(c.tokenScaleType(ctx))
+                                              : Type(c.givenScaleType(ctx)),
                             c.packedWeightType(ctx), c.weightScaleType(ctx)};
   if (c.hasBias)
     args.push_back(c.biasType(ctx));
@@ -279,9 +326,31 @@ void hqdm::gpu_kernels::storeDequantized(KernelBuilder &kb,
       if (c.outputType != f32Type)
         v = arith::TruncFOp::create(b, loc, c.outputType, v);
     }
-    kb.store(v, y, {row, col});
+    if (c.conv) {
+      // Row m of a convolution is output pixel m, NCHW.
+      auto [n, oh, ow] = convOutputPixel(kb, c, row);
+      kb.store(v, y, {n, col, oh, ow});
+    } else {
+      kb.store(v, y, {row, col});
+    }
   });
 }
+
+/// The level of `v` for `scale`, as the CPU reference computes it: divide,
+/// round half to even, clamp to [-maxLevel, maxLevel], level 0 for a zero
+/// scale; as an i32.
+static Value quantizeLevel(KernelBuilder &kb, Value v, Value scale, Value isZeroScale,
+                    int64_t maxLevel) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value r = math::RoundEvenOp::create(b, loc,
+                                      arith::DivFOp::create(b, loc, v, scale));
+  r = arith::MaximumFOp::create(b, loc, r, kb.f32(-double(maxLevel)));
+  r = arith::MinimumFOp::create(b, loc, r, kb.f32(double(maxLevel)));
+  r = kb.select(isZeroScale, kb.f32(0.0), r);
+  return arith::FPToSIOp::create(b, loc, b.getI32Type(), r);
+}
+
 
 //===----------------------------------------------------------------------===//
 // Prologue
@@ -492,6 +561,155 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
   return func;
 }
 
+gpu::GPUFuncOp hqdm::gpu_kernels::buildConvPrologueKernel(
+    OpBuilder &builder, Location loc, const LayerKernelConfig &c,
+    bool absmaxPass) {
+  OpBuilder::InsertionGuard guard(builder);
+  MLIRContext *ctx = builder.getContext();
+  const ConvGeometry &g = *c.conv;
+  SmallVector<Type> args = {c.inputType(ctx)};
+  if (absmaxPass || c.dynamicScale)
+    args.push_back(c.partialMaxType(ctx));
+  if (!absmaxPass) {
+    args.push_back(c.givenScaleType(ctx));
+    args.push_back(c.packedInputType(ctx));
+  }
+  gpu::GPUFuncOp func = createKernel(
+      builder, loc, c.name + (absmaxPass ? "_absmax" : "_prologue"), args);
+  KernelBuilder kb{builder, loc};
+  OpBuilder &b = builder;
+  Value x = func.getArgument(0);
+
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bid = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value lane = kb.rem(tid, kb.idx(32));
+  Value pixel = kb.add(kb.mul(bid, kb.idx(kThreads)), tid);
+  Value valid = kb.ult(pixel, kb.idx(g.pixels()));
+  Value safePixel = kb.select(valid, pixel, kb.idx(0));
+  Value plane = kb.idx(g.height * g.width);
+  Value n = kb.div(safePixel, plane), hw = kb.rem(safePixel, plane);
+  Value h = kb.div(hw, kb.idx(g.width)), w = kb.rem(hw, kb.idx(g.width));
+  Value zeroF = kb.f32(0.0);
+
+  // Channels 32 * chunk ... 32 * chunk + 31 of this thread's pixel (0 past
+  // C), rotated in registers by the CPU reference's butterflies (distance
+  // B/2 first, down to 1), so the f32 results are identical. Lanes read
+  // consecutive pixels: coalesced in NCHW.
+  auto rotated = [&](Value chunk) {
+    SmallVector<Value> v;
+    Value first = kb.mul(chunk, kb.idx(32));
+    for (int64_t i = 0; i < 32; ++i) {
+      Value ch = kb.add(first, kb.idx(i));
+      if (g.channels % 32 == 0) {
+        v.push_back(kb.load(x, {n, ch, h, w}));
+        continue;
+      }
+      Value inside = kb.ult(ch, kb.idx(g.channels));
+      Value e = kb.load(x, {n, kb.select(inside, ch, kb.idx(0)), h, w});
+      v.push_back(kb.select(inside, e, zeroF));
+    }
+    for (int64_t s = c.hadamardBlock / 2; s >= 1; s /= 2) {
+      for (int64_t i = 0; i < 32; ++i) {
+        if (i & s)
+          continue;
+        Value lo = v[i], hi = v[i + s];
+        v[i] = arith::AddFOp::create(b, loc, lo, hi);
+        v[i + s] = arith::SubFOp::create(b, loc, lo, hi);
+      }
+    }
+    if (c.hadamardBlock > 1)
+      for (Value &e : v)
+        e = arith::MulFOp::create(
+            b, loc, e, kb.f32(1.0 / std::sqrt(double(c.hadamardBlock))));
+    return v;
+  };
+  auto warpMax = [&](Value m) {
+    for (int64_t s = 16; s >= 1; s /= 2)
+      m = arith::MaximumFOp::create(b, loc, m, kb.shuffleXor(m, s));
+    return m;
+  };
+  int64_t chunks = g.channelsPad() / 32;
+
+  if (absmaxPass) {
+    // Each warp's max |rotated x| (NaN propagates, as in the reference).
+    auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(chunks),
+                                   kb.idx(1), ValueRange{zeroF});
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value m = loop.getRegionIterArg(0);
+      for (Value e : rotated(loop.getInductionVar()))
+        m = arith::MaximumFOp::create(b, loc, m,
+                                      math::AbsFOp::create(b, loc, e));
+      scf::YieldOp::create(b, loc, m);
+    }
+    Value amax = kb.select(valid, loop.getResult(0), zeroF);
+    amax = warpMax(amax);
+    Value slot = kb.add(kb.mul(bid, kb.idx(kThreads / 32)),
+                        kb.div(tid, kb.idx(32)));
+    kb.when(kb.eq(lane, kb.idx(0)),
+            [&] { kb.store(amax, func.getArgument(1), {slot}); });
+    gpu::ReturnOp::create(b, loc);
+    return func;
+  }
+
+  Value scale;
+  Value packed = func.getArgument(args.size() - 1);
+  Value scaleBuf = func.getArgument(args.size() - 2);
+  if (c.dynamicScale) {
+    // Every warp reduces the absmax pass's partial maxima; the first thread
+    // stores the scale for the GEMM.
+    Value partials = func.getArgument(1);
+    auto loop = scf::ForOp::create(b, loc, lane, kb.idx(c.partialMaxima()),
+                                   kb.idx(32), ValueRange{zeroF});
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value m = arith::MaximumFOp::create(
+          b, loc, loop.getRegionIterArg(0),
+          kb.load(partials, {loop.getInductionVar()}));
+      scf::YieldOp::create(b, loc, m);
+    }
+    scale = arith::DivFOp::create(b, loc, warpMax(loop.getResult(0)),
+                                  kb.f32(double(c.activationMaxLevel)));
+    Value first = arith::AndIOp::create(b, loc, kb.eq(bid, kb.idx(0)),
+                                        kb.eq(tid, kb.idx(0)));
+    kb.when(first, [&] { kb.store(scale, scaleBuf, {}); });
+  } else {
+    scale = kb.load(scaleBuf, {});
+  }
+
+  // Quantize and pack the pixel's chunk: element e at bits
+  // [bits * (e mod perWord), ...) of word e / perWord, as the linear
+  // prologue packs a row.
+  Value isZeroScale =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, scale, zeroF);
+  int64_t perWord = 32 / c.activationBits, wordsPerChunk = c.activationBits;
+  auto loop = scf::ForOp::create(b, loc, kb.idx(0), kb.idx(chunks), kb.idx(1));
+  {
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value chunk = loop.getInductionVar();
+    SmallVector<Value> v = rotated(chunk);
+    Value mask = kb.i32((int64_t(1) << c.activationBits) - 1);
+    SmallVector<Value> words(wordsPerChunk, kb.i32(0));
+    for (int64_t e = 0; e < 32; ++e) {
+      Value q = quantizeLevel(kb, v[e], scale, isZeroScale,
+                              c.activationMaxLevel);
+      Value shifted = kb.shl(kb.andI(q, mask),
+                             kb.i32((e % perWord) * c.activationBits));
+      words[e / perWord] = kb.orI(words[e / perWord], shifted);
+    }
+    kb.when(valid, [&] {
+      Value column0 = kb.mul(chunk, kb.idx(wordsPerChunk));
+      for (int64_t j = 0; j < wordsPerChunk; ++j)
+        kb.store(words[j], packed, {pixel, kb.add(column0, kb.idx(j))});
+    });
+  }
+  gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
 //===----------------------------------------------------------------------===//
 // GEMM
 //===----------------------------------------------------------------------===//
@@ -556,10 +774,12 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
   Value warpCol = kb.mul(kb.rem(warp, kb.idx(2)), kb.idx(warpN));
 
   // Copies K-tile `kt` of A and of every weight plane into `stage`, 16 bytes
-  // per cp.async, spread over the block's threads.
+  // per cp.async, spread over the block's threads. `srcAt` gives the source
+  // indices and the words to read (null: all 4; fewer zero-fill).
   auto loadTile = [&](Value kt, Value stage) {
+    using Source = std::pair<SmallVector<Value>, Value>;
     auto copyRows = [&](Value src, Value dst, int64_t rows, int64_t words,
-                        function_ref<SmallVector<Value>(Value, Value)> srcAt,
+                        function_ref<Source(Value, Value)> srcAt,
                         function_ref<SmallVector<Value>(Value, Value)> dstAt) {
       int64_t chunksPerRow = words / 4;
       int64_t total = rows * chunksPerRow;
@@ -567,17 +787,24 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
         Value id = kb.add(tid, kb.idx(base));
         Value r = kb.div(id, kb.idx(chunksPerRow));
         Value col = kb.mul(kb.rem(id, kb.idx(chunksPerRow)), kb.idx(4));
+        auto [srcIndices, srcWords] = srcAt(r, col);
         nvgpu::DeviceAsyncCopyOp::create(
             b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst, dstAt(r, col),
-            src, srcAt(r, col), b.getIndexAttr(4), /*srcElements=*/Value(),
+            src, srcIndices, b.getIndexAttr(4), srcWords,
             /*bypassL1=*/b.getUnitAttr());
       }
     };
     Value aCol0 = kb.mul(kt, kb.idx(aWords));
     copyRows(
         a, sa, c.tileM, aWords,
-        [&](Value r, Value col) -> SmallVector<Value> {
-          return {kb.add(blockM, r), kb.add(aCol0, col)};
+        [&](Value r, Value col) -> Source {
+          Value row = kb.add(blockM, r), word = kb.add(aCol0, col);
+          if (!c.conv)
+            return {{row, word}, Value()};
+          // Implicit GEMM: the tap's input pixel, zeros outside the input.
+          ConvSource<Value> source = convGatherSource(kb, c, row, word);
+          return {{source.row, source.word},
+                  kb.select(source.valid, kb.idx(4), kb.idx(0))};
         },
         [&](Value r, Value col) -> SmallVector<Value> {
           return {stage, r, col};
@@ -586,8 +813,9 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
     for (unsigned p = 0; p < c.weightPlanes; ++p)
       copyRows(
           w, sb, c.tileN, bWords,
-          [&](Value r, Value col) -> SmallVector<Value> {
-            return {kb.idx(p), kb.add(blockN, r), kb.add(bCol0, col)};
+          [&](Value r, Value col) -> Source {
+            return {{kb.idx(p), kb.add(blockN, r), kb.add(bCol0, col)},
+                    Value()};
           },
           [&](Value r, Value col) -> SmallVector<Value> {
             return {stage, kb.add(kb.idx(p * c.tileN), r), col};
@@ -685,7 +913,8 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
   }
 
   // Epilogue: combine digit planes, dequantize, add the bias, apply the
-  // activation, store what is inside the output. Thread (g, t) holds rows g and g + 8 and columns
+  // activation, store what is inside the output (row m of a convolution is
+  // output pixel m, NCHW). Thread (g, t) holds rows g and g + 8 and columns
   // 2t, 2t + 1 of each 16 x 8 tile.
   SmallVector<Value> acc(loop.getResults().begin(), loop.getResults().end());
   for (int64_t mt = 0; mt < mTiles; ++mt) {
@@ -695,8 +924,8 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
                          g);
       Value rowValid = kb.ult(row, kb.idx(c.m));
       Value safeRow = kb.select(rowValid, row, kb.idx(0));
-      Value rowScale = c.dynamicScale ? kb.load(sx, {safeRow})
-                                      : kb.load(sx, {});
+      Value rowScale = c.perTokenScale() ? kb.load(sx, {safeRow})
+                                         : kb.load(sx, {});
       for (int64_t nt = 0; nt < nTiles; ++nt) {
         for (int64_t j = 0; j < 2; ++j) {
           int64_t r = half * 2 + j;

@@ -1,9 +1,9 @@
 //===- Kernels.h - generated GPU kernels for quantized layers ---*- C++ -*-===//
 //
 // The kernels that `convert-hqdm-to-gpu` generates for one quantized linear
-// layer, specialised to its shapes: a prologue that rotates, scales,
-// quantizes and packs the activations, and a tensor-core GEMM whose epilogue
-// dequantizes.
+// or convolution layer, specialised to its shapes: a prologue that rotates,
+// scales, quantizes and packs the activations, and a tensor-core GEMM (an
+// implicit GEMM for convolutions) whose epilogue dequantizes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,11 +14,16 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace mlir::hqdm::gpu_kernels {
+
+/// Threads per block of every kernel.
+constexpr int64_t kThreads = 128;
 
 /// How the integer product runs on the tensor cores.
 enum class MmaKind {
@@ -34,6 +39,29 @@ enum class MmaKind {
 
 /// The activation the GEMM epilogue applies after the bias.
 enum class EpilogueActivation { None, Gelu, GeluTanh };
+
+/// The window of a convolution (NCHW input, FCHW weight) run as an implicit
+/// GEMM: A is [batch * outH * outW, taps * channelsPad()], gathered from the
+/// activations packed per pixel (NHWC, channels padded), B the weight
+/// reordered to [F, (kh, kw, c)].
+struct ConvGeometry {
+  int64_t batch = 1, channels = 0, height = 0, width = 0;
+  int64_t kernelH = 1, kernelW = 1;
+  int64_t strideH = 1, strideW = 1, padH = 0, padW = 0;
+  int64_t dilationH = 1, dilationW = 1;
+
+  int64_t outH() const {
+    return (height + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1;
+  }
+  int64_t outW() const {
+    return (width + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1;
+  }
+  int64_t taps() const { return kernelH * kernelW; }
+  int64_t pixels() const { return batch * height * width; }
+  /// Channels a packed pixel holds: whole 32-element prologue chunks, so
+  /// that a 16-byte copy never straddles two taps.
+  int64_t channelsPad() const { return (channels + 31) / 32 * 32; }
+};
 
 /// Everything the kernels of one layer are specialised to.
 struct LayerKernelConfig {
@@ -53,6 +81,17 @@ struct LayerKernelConfig {
   EpilogueActivation activation = EpilogueActivation::None;
   Type outputType; ///< f32, f16 or bf16.
   int64_t tileM = 128, tileN = 128; ///< Thread-block tile.
+  /// Set for a convolution; planLayer then derives m and k from it.
+  std::optional<ConvGeometry> conv;
+
+  /// Whether the GEMM reads one scale per row of A (linear layers with
+  /// dynamic scales); convolutions have one scale per tensor.
+  bool perTokenScale() const { return dynamicScale && !conv; }
+  /// Blocks of the prologue: a warp per row (linear) or a thread per pixel
+  /// (convolution).
+  int64_t prologueBlocks() const;
+  /// Per-warp partial maxima of a convolution's dynamic scale.
+  int64_t partialMaxima() const { return prologueBlocks() * (kThreads / 32); }
 
   /// Elements of K per shared-memory stage.
   int64_t tileK() const { return mma == MmaKind::Int4 ? 128 : 64; }
@@ -67,14 +106,16 @@ struct LayerKernelConfig {
   }
 
   // The buffers the kernels take (identity layouts, default memory space).
-  MemRefType inputType(MLIRContext *ctx) const;        ///< [M, K] f32
+  MemRefType inputType(MLIRContext *ctx) const; ///< [M, K] or NCHW f32
   MemRefType givenScaleType(MLIRContext *ctx) const;   ///< rank 0 f32
   MemRefType tokenScaleType(MLIRContext *ctx) const;   ///< [mPad] f32
-  MemRefType packedInputType(MLIRContext *ctx) const;  ///< [mPad, words] i32
+  /// [mPad, words] i32, or [pixels, channel words] for a convolution.
+  MemRefType packedInputType(MLIRContext *ctx) const;
+  MemRefType partialMaxType(MLIRContext *ctx) const; ///< [partialMaxima()]
   MemRefType packedWeightType(MLIRContext *ctx) const; ///< [planes, nPad, words]
   MemRefType weightScaleType(MLIRContext *ctx) const;  ///< [N] or rank 0
   MemRefType biasType(MLIRContext *ctx) const;         ///< [N]
-  MemRefType outputMemRefType(MLIRContext *ctx) const; ///< [M, N]
+  MemRefType outputMemRefType(MLIRContext *ctx) const; ///< [M, N] or NCHW
 };
 
 /// How the prologue rotates one segment of a row: max(block, 32) elements,
@@ -150,6 +191,51 @@ uint64_t wgmmaDescriptor(uint64_t address, int64_t leadingByteOffset,
 std::vector<int32_t> packWeights(const LayerKernelConfig &config,
                                  const std::vector<int64_t> &weights);
 
+/// A convolution's centered weights ([F, C, KH, KW] row-major) as the rows of
+/// the implicit GEMM's B: [F, (kh, kw, c)] with c padded to channelsPad().
+std::vector<int64_t> convWeightsToGemm(const LayerKernelConfig &config,
+                                       const std::vector<int64_t> &weights);
+
+/// Output pixel (n, oh, ow) of row `m` of a convolution's implicit GEMM.
+/// Written once for two arithmetics: `a` is the kernel builder (V = Value)
+/// or integers (V = int64_t, the unit tests' model of the kernel); it
+/// provides idx, add, sub, mul, div, rem (unsigned), ult, andI and select.
+template <typename Arith, typename V>
+std::array<V, 3> convOutputPixel(Arith &a, const LayerKernelConfig &c, V m) {
+  const ConvGeometry &g = *c.conv;
+  V plane = a.idx(g.outH() * g.outW());
+  V rest = a.rem(m, plane);
+  return {a.div(m, plane), a.div(rest, a.idx(g.outW())),
+          a.rem(rest, a.idx(g.outW()))};
+}
+
+/// Where the implicit GEMM's A loader reads word `kWord` of row `m`: the
+/// packed pixel `row`, its word `word`, and whether the tap lands inside
+/// the input (else the copy zero-fills, and row and word are 0). K runs over
+/// the taps (kh, kw), each holding channelsPad() channels.
+template <typename V> struct ConvSource {
+  V row, word, valid;
+};
+template <typename Arith, typename V>
+ConvSource<V> convGatherSource(Arith &a, const LayerKernelConfig &c, V m,
+                               V kWord) {
+  const ConvGeometry &g = *c.conv;
+  V tapWords = a.idx(g.channelsPad() * c.activationBits / 32);
+  V tap = a.div(kWord, tapWords);
+  V kh = a.div(tap, a.idx(g.kernelW)), kw = a.rem(tap, a.idx(g.kernelW));
+  auto [n, oh, ow] = convOutputPixel(a, c, m);
+  // Padding makes these negative, which wraps to large unsigned values.
+  V ih = a.sub(a.add(a.mul(oh, a.idx(g.strideH)), a.mul(kh, a.idx(g.dilationH))),
+               a.idx(g.padH));
+  V iw = a.sub(a.add(a.mul(ow, a.idx(g.strideW)), a.mul(kw, a.idx(g.dilationW))),
+               a.idx(g.padW));
+  V valid = a.andI(a.andI(a.ult(m, a.idx(c.m)), a.ult(tap, a.idx(g.taps()))),
+                   a.andI(a.ult(ih, a.idx(g.height)), a.ult(iw, a.idx(g.width))));
+  V row = a.add(a.mul(a.add(a.mul(n, a.idx(g.height)), ih), a.idx(g.width)), iw);
+  return {a.select(valid, row, a.idx(0)),
+          a.select(valid, a.rem(kWord, tapWords), a.idx(0)), valid};
+}
+
 /// The prologue: one warp per row, block Hadamard in the CPU reference's
 /// operation order (the base-order product in registers, butterflies across
 /// registers and then across lanes), per-token absmax (or the given scale),
@@ -159,10 +245,21 @@ std::vector<int32_t> packWeights(const LayerKernelConfig &config,
 gpu::GPUFuncOp buildPrologueKernel(OpBuilder &builder, Location loc,
                                    const LayerKernelConfig &config);
 
+/// A convolution's prologue, one thread per pixel (coalesced NCHW reads; the
+/// block Hadamard along C runs in registers), in one of two roles:
+/// - `absmaxPass`: arguments input, partial maxima (written): each warp's
+///   max |rotated input|;
+/// - otherwise: arguments input, then the given scale (rank 0), or the
+///   partial maxima and the scale (rank 0, written by the first thread);
+///   then the packed input (written): each pixel's quantized channels.
+gpu::GPUFuncOp buildConvPrologueKernel(OpBuilder &builder, Location loc,
+                                       const LayerKernelConfig &config,
+                                       bool absmaxPass);
+
 /// The GEMM: cp.async double buffering, mma.sync, dequantizing epilogue
-/// (with the activation, if any).
-/// Arguments: packed input, input scale, packed weight, weight scale,
-/// [bias], output.
+/// (with the activation, if any); for a convolution, A is gathered from the
+/// packed pixels and the output is written NCHW. Arguments: packed input,
+/// input scale, packed weight, weight scale, [bias], output.
 gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
                                const LayerKernelConfig &config);
 
@@ -171,9 +268,6 @@ gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
 /// dequantizing epilogue. Same arguments as buildGemmKernel.
 gpu::GPUFuncOp buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
                                     const LayerKernelConfig &config);
-
-/// Threads per block of both kernels.
-constexpr int64_t kThreads = 128;
 
 /// The most row values a prologue lane keeps in registers: a whole rotation
 /// block (so blocks up to 4608 = 36 * 128), and a whole row where it fits,

@@ -40,6 +40,14 @@
 // and the epilogue's row/column mapping. Deliberately broken variants (LBO
 // and SBO swapped, a fragment row shifted) must fail.
 //
+// The convolution cases (GpuConvLayout) replay the implicit GEMM: the conv
+// prologue's per-pixel packing (NHWC, channels padded to 32), the A loader's
+// gather through the very index code the kernel is built from
+// (convGatherSource and convOutputPixel, instantiated on integers), zero
+// fill for taps outside the input, the real convWeightsToGemm and
+// packWeights, and the NCHW store; the result must equal an int64 direct
+// convolution at odd shapes, strides, paddings and dilations.
+//
 // TwoPlaneDigitsAtTheAcceptedBound checks w = +-(127 * 128 + 64), the
 // largest weights convert-hqdm-to-gpu accepts for two int8 digits (the test
 // found that packWeights first split 16320 as hi = 128, which wraps).
@@ -201,6 +209,53 @@ std::vector<uint32_t> packActivations(const LayerKernelConfig &c,
   return packed;
 }
 
+/// Packed pixels [pixels, channelsPad * bits / 32] as the conv prologue
+/// writes them from the levels x ([N, C, H, W]): thread `p` of the grid
+/// holds pixel p and, per 32-channel chunk, ORs each level into word
+/// e / perWord at bits (e mod perWord) * bits (0 past C).
+std::vector<uint32_t> packConvActivations(const LayerKernelConfig &c,
+                                          const std::vector<int64_t> &x) {
+  const ConvGeometry &g = *c.conv;
+  const int64_t rowWords = g.channelsPad() * c.activationBits / 32;
+  const int64_t perWord = 32 / c.activationBits;
+  const uint32_t mask = (1u << c.activationBits) - 1;
+  std::vector<uint32_t> packed(g.pixels() * rowWords, kPoison);
+  const int64_t plane = g.height * g.width;
+  for (int64_t p = 0; p < c.prologueBlocks() * kThreads; ++p) {
+    if (p >= g.pixels())
+      continue;
+    int64_t n = p / plane, hw = p % plane;
+    for (int64_t chunk = 0; chunk < g.channelsPad() / 32; ++chunk) {
+      std::vector<uint32_t> words(c.activationBits, 0);
+      for (int64_t e = 0; e < 32; ++e) {
+        int64_t ch = chunk * 32 + e;
+        int64_t q = ch < g.channels ? x[(n * g.channels + ch) * plane + hw] : 0;
+        words[e / perWord] |= (static_cast<uint32_t>(q) & mask)
+                              << ((e % perWord) * c.activationBits);
+      }
+      for (int64_t j = 0; j < int64_t(words.size()); ++j)
+        packed[p * rowWords + chunk * c.activationBits + j] = words[j];
+    }
+  }
+  return packed;
+}
+
+/// Integer arithmetic with the kernel builder's interface, to run the
+/// kernel's index code (Kernels.h) on the CPU: index arithmetic wraps and
+/// compares unsigned, as in the kernels.
+struct IntArith {
+  using V = int64_t;
+  V idx(int64_t v) { return v; }
+  V add(V x, V y) { return V(uint64_t(x) + uint64_t(y)); }
+  V sub(V x, V y) { return V(uint64_t(x) - uint64_t(y)); }
+  V mul(V x, V y) { return V(uint64_t(x) * uint64_t(y)); }
+  V div(V x, V y) { return V(uint64_t(x) / uint64_t(y)); }
+  V rem(V x, V y) { return V(uint64_t(x) % uint64_t(y)); }
+  V ult(V x, V y) { return uint64_t(x) < uint64_t(y); }
+  V andI(V x, V y) { return x && y; }
+  V select(V c, V x, V y) { return c ? x : y; }
+};
+
 //===----------------------------------------------------------------------===//
 // The GEMM
 //===----------------------------------------------------------------------===//
@@ -263,6 +318,27 @@ struct SharedTile {
         };
         int64_t aCol0 = kt * aWords;
         copyRows(c.tileM, aWords, [&](int64_t r, int64_t col) {
+          if (c.conv) {
+            // The 16-byte copy that holds word `col`: its source from the
+            // kernel's gather code, zero-filled outside the input.
+            int64_t first = col - col % 4;
+            IntArith ia;
+            ConvSource<int64_t> src =
+                convGatherSource(ia, c, blockM + r, aCol0 + first);
+            int64_t rowWords = c.conv->channelsPad() * c.activationBits / 32;
+            if (!src.valid) {
+              sa.at(stage, r, col) = 0;
+              return;
+            }
+            if (src.row >= c.conv->pixels() || src.word % 4 != 0 ||
+                src.word + 4 > rowWords) {
+              error = "a gathered cp.async reads outside the packed pixels";
+              return;
+            }
+            sa.at(stage, r, col) =
+                packedA[src.row * rowWords + src.word + col % 4];
+            return;
+          }
           if (blockM + r >= c.mPad || aCol0 + col >= aRowWords) {
             error = "a cp.async reads outside the packed input";
             return;
@@ -853,6 +929,196 @@ TEST(GpuKernelLayoutWgmma, DescriptorFields) {
   EXPECT_EQ(decoded.baseOffset, 0u);
   EXPECT_EQ(decoded.swizzle, 0u);
   EXPECT_EQ(d, (uint64_t(0x123)) | (uint64_t(128) << 16) | (uint64_t(8) << 32));
+}
+
+//===----------------------------------------------------------------------===//
+// Convolutions (implicit GEMM)
+//===----------------------------------------------------------------------===//
+
+struct ConvCase {
+  const char *name;
+  ConvGeometry geometry;
+  int64_t filters;
+};
+
+std::ostream &operator<<(std::ostream &os, const ConvCase &c) {
+  return os << c.name;
+}
+
+ConvGeometry geometry(int64_t batch, int64_t channels, int64_t height,
+                      int64_t width, int64_t kernelH, int64_t kernelW,
+                      int64_t strideH, int64_t strideW, int64_t padH,
+                      int64_t padW, int64_t dilationH, int64_t dilationW) {
+  ConvGeometry g;
+  g.batch = batch;
+  g.channels = channels;
+  g.height = height;
+  g.width = width;
+  g.kernelH = kernelH;
+  g.kernelW = kernelW;
+  g.strideH = strideH;
+  g.strideW = strideW;
+  g.padH = padH;
+  g.padW = padW;
+  g.dilationH = dilationH;
+  g.dilationW = dilationW;
+  return g;
+}
+
+/// Simulates the conv kernels for operand form `form` on random levels and
+/// compares the NCHW output with an int64 direct convolution.
+void checkConvCase(const ConvCase &cc, const Case &form, int64_t smCount,
+                   uint32_t seed) {
+  LayerKernelConfig c;
+  c.name = "conv";
+  c.conv = cc.geometry;
+  c.n = cc.filters;
+  c.activationBits = form.activationBits;
+  c.activationMaxLevel = form.activationMax;
+  c.weightBits = form.weightBits;
+  c.weightPlanes = form.weightPlanes;
+  c.mma = form.mma;
+  c.hadamardBlock = 1;
+  c.dynamicScale = true;
+  ASSERT_EQ(planLayer(c, smCount), "");
+  const ConvGeometry &g = *c.conv;
+  const int64_t oh = g.outH(), ow = g.outW();
+  SCOPED_TRACE(::testing::Message()
+               << cc.name << " " << form.name << " GEMM " << c.m << "x" << c.n
+               << "x" << c.k << " tile " << c.tileM << "x" << c.tileN << "x"
+               << c.tileK() << " seed " << seed);
+  ASSERT_EQ(c.m, g.batch * oh * ow);
+  ASSERT_EQ(c.k, g.taps() * g.channelsPad());
+  ASSERT_FALSE(c.perTokenScale());
+
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int64_t> xDist(-form.activationMax,
+                                               form.activationMax);
+  std::uniform_int_distribution<int64_t> wDist(form.weightMin, form.weightMax);
+  std::vector<int64_t> x(g.pixels() * g.channels),
+      w(c.n * g.channels * g.taps());
+  for (int64_t &v : x)
+    v = xDist(rng);
+  for (int64_t &v : w)
+    v = wDist(rng);
+  x[0] = -form.activationMax;
+  x.back() = form.activationMax;
+  w[0] = form.weightMin;
+  w.back() = form.weightMax;
+
+  std::vector<uint32_t> packedA = packConvActivations(c, x);
+  ASSERT_TRUE(std::none_of(packedA.begin(), packedA.end(), [](uint32_t v) {
+    return v == kPoison;
+  })) << "the prologue leaves words of the packed pixels unwritten";
+  std::vector<int32_t> packedW = packWeights(c, convWeightsToGemm(c, w));
+  std::vector<int32_t> rows;
+  ASSERT_TRUE(runGemm(c, packedA, packedW, rows));
+
+  // The epilogue's NCHW store of row m, column f, through the kernel's code.
+  std::vector<int64_t> y(g.batch * c.n * oh * ow, 0);
+  std::vector<int> written(y.size(), 0);
+  IntArith ia;
+  for (int64_t m = 0; m < c.m; ++m) {
+    auto [n, r, q] = convOutputPixel(ia, c, m);
+    ASSERT_TRUE(n < g.batch && r < oh && q < ow) << "row " << m;
+    for (int64_t f = 0; f < c.n; ++f) {
+      int64_t at = ((n * c.n + f) * oh + r) * ow + q;
+      y[at] = rows[m * c.n + f];
+      ++written[at];
+    }
+  }
+  ASSERT_TRUE(std::all_of(written.begin(), written.end(),
+                          [](int v) { return v == 1; }))
+      << "the epilogue does not write every output exactly once";
+
+  int64_t mismatches = 0;
+  std::ostringstream first;
+  const int64_t plane = g.height * g.width;
+  for (int64_t n = 0; n < g.batch; ++n) {
+    for (int64_t f = 0; f < c.n; ++f) {
+      for (int64_t r = 0; r < oh; ++r) {
+        for (int64_t q = 0; q < ow; ++q) {
+          int64_t want = 0;
+          for (int64_t ch = 0; ch < g.channels; ++ch) {
+            for (int64_t kh = 0; kh < g.kernelH; ++kh) {
+              for (int64_t kw = 0; kw < g.kernelW; ++kw) {
+                int64_t ih = r * g.strideH - g.padH + kh * g.dilationH;
+                int64_t iw = q * g.strideW - g.padW + kw * g.dilationW;
+                if (ih < 0 || ih >= g.height || iw < 0 || iw >= g.width)
+                  continue;
+                want += x[(n * g.channels + ch) * plane + ih * g.width + iw] *
+                        w[((f * g.channels + ch) * g.kernelH + kh) * g.kernelW +
+                          kw];
+              }
+            }
+          }
+          int64_t got = y[((n * c.n + f) * oh + r) * ow + q];
+          if (got != want && mismatches++ < 5)
+            first << " (" << n << ", " << f << ", " << r << ", " << q
+                  << "): " << got << " instead of " << want << ";";
+        }
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << "of " << y.size() << " outputs, e.g."
+                           << first.str();
+}
+
+// Odd shapes: H != W, kernels, strides, paddings and dilations that differ
+// between H and W, C not a multiple of 32, F not a multiple of 8, batch > 1;
+// and a small LDM-like 3x3 layer (C = 320).
+const ConvCase kConvCases[] = {
+    {"Stride2Pad1", geometry(2, 20, 9, 11, 3, 3, 2, 2, 1, 1, 1, 1), 24},
+    {"Mixed", geometry(1, 40, 7, 6, 3, 2, 1, 2, 2, 0, 2, 1), 36},
+    {"Dilation2", geometry(2, 8, 7, 7, 3, 3, 1, 1, 2, 2, 2, 2), 16},
+    {"Pointwise", geometry(3, 64, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1), 17},
+    {"LdmLike", geometry(1, 320, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1), 40},
+};
+
+// The operand forms of the linear cases that conv layers take.
+const Case kConvForms[] = {
+    {"Int4_A4_W4", MmaKind::Int4, 4, 7, 4, 1, -8, 7, 0, 0, 0},
+    {"Int8_A4_W4", MmaKind::Int8, 4, 7, 4, 1, -8, 7, 0, 0, 0},
+    {"Int8_A8_W4", MmaKind::Int8, 8, 127, 4, 1, -8, 7, 0, 0, 0},
+    {"Int8_A4_W8x2", MmaKind::Int8, 4, 7, 8, 2, -480, 480, 0, 0, 0},
+    {"Int8_A8_W8", MmaKind::Int8, 8, 127, 8, 1, -127, 127, 0, 0, 0},
+};
+
+class GpuConvLayout : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(GpuConvLayout, ImplicitGemmMatchesDirectConvolution) {
+  for (const Case &form : kConvForms) {
+    checkConvCase(GetParam(), form, /*smCount=*/132, /*seed=*/4321);
+    checkConvCase(GetParam(), form, /*smCount=*/1, /*seed=*/777);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(OddShapes, GpuConvLayout,
+                         ::testing::ValuesIn(kConvCases),
+                         [](const ::testing::TestParamInfo<ConvCase> &info) {
+                           return std::string(info.param.name);
+                         });
+
+// The LDM UNet's 3x3 convolutions: C = 320 packs without channel padding
+// (the K padding is one partial K tile at most) and planLayer keeps tiles
+// that fill an H100's 132 SMs.
+TEST(GpuConvLayoutPlan, LdmShapesPadLittle) {
+  for (int64_t channels : {320, 640, 1280}) {
+    int64_t side = channels == 320 ? 64 : channels == 640 ? 32 : 16;
+    for (MmaKind mma : {MmaKind::Int4, MmaKind::Int8}) {
+      LayerKernelConfig c;
+      c.conv = geometry(2, channels, side, side, 3, 3, 1, 1, 1, 1, 1, 1);
+      c.n = channels;
+      c.mma = mma;
+      c.weightBits = 4;
+      c.weightPlanes = 1;
+      ASSERT_EQ(planLayer(c, 132), "");
+      EXPECT_EQ(c.conv->channelsPad(), channels);
+      EXPECT_EQ(c.k, 9 * channels);
+      EXPECT_LT(c.kPad - c.k, c.tileK());
+      EXPECT_EQ(c.nPad, channels);
+    }
+  }
 }
 
 //===----------------------------------------------------------------------===//
