@@ -751,6 +751,11 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
   SmallVector<Type> args = gemmArgumentTypes(ctx, c);
   gpu::GPUFuncOp func = createKernel(builder, loc, c.name + "_gemm", args,
                                      {sharedA, sharedB});
+  // cp.async writes 16 aligned bytes (the default alignment is the
+  // element's, 4).
+  for (unsigned i = 0; i < 2; ++i)
+    func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                     builder.getI64IntegerAttr(16));
   KernelBuilder kb{builder, loc};
   OpBuilder &b = builder;
   Value a = func.getArgument(0), sx = func.getArgument(1),
