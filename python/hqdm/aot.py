@@ -198,15 +198,20 @@ def parse_target(target):
 
 
 def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
-                           name=None, cc=None, lower=True, target="cpu"):
+                           name=None, cc=None, lower=True, target="cpu",
+                           whole_model=False):
     """Compiles the MLIR file `mlir_path` to `out_dir`/NAME.so and returns its
     path. `pipeline_args` are hqdm-opt arguments run before the lowering
     (e.g. ["--hqdm-quantize=scheme=w4a8"]). Intermediate files stay in
     `out_dir`: NAME.llvm.mlir, NAME.ll, NAME.o. With lower=False the file is
     already in the LLVM dialect and hqdm-opt does not run. `target` "cuda" or
     "cuda:CHIP" runs the quantized layers as generated CUDA kernels (cubin
-    embedded) and links hqdm's CUDA host runtime."""
+    embedded) and links hqdm's CUDA host runtime; with `whole_model` every
+    op runs on the GPU and the library is driven through the runtime's C ABI
+    (include/hqdm/Runtime/Model.h, `DeviceModel`)."""
     kind, chip = parse_target(target)
+    if whole_model and kind != "cuda":
+        raise AotError("whole_model needs a cuda target")
     mlir_path = Path(mlir_path)
     if not mlir_path.is_file():
         raise AotError("no such MLIR file: {}".format(mlir_path))
@@ -221,7 +226,8 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     if lower:
         lowering = ("--hqdm-lower-to-cpu=emit-c-interface" if kind == "cpu"
                     else "--hqdm-lower-to-cuda=emit-c-interface format=bin "
-                         "chip={}".format(chip))
+                         "chip={}{}".format(chip, " whole-model=true"
+                                            if whole_model else ""))
         run_command("hqdm-opt (lowering to the LLVM dialect)",
                     [find_hqdm_opt(hqdm_opt), mlir_path, *pipeline_args,
                      lowering, "-o", lowered])
@@ -583,3 +589,89 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class DeviceModel:
+    """A whole-model library (compiled with whole_model=True) run through the
+    C ABI of libhqdm_cuda_runtime.so: the model owns device buffers for its
+    inputs and outputs; a call copies the inputs there, runs one step (eager
+    the first time, then captured into a CUDA graph and replayed) and copies
+    the outputs back."""
+
+    def __init__(self, path, hqdm_opt=None):
+        self.path = Path(path)
+        runtime = cuda_runtime_dir(hqdm_opt) / "libhqdm_cuda_runtime.so"
+        self._rt = rt = ctypes.CDLL(str(runtime))
+        P, I, S = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
+        for fn, res, args in [
+                ("hqdm_model_load", P, [ctypes.c_char_p]),
+                ("hqdm_model_free", None, [P]),
+                ("hqdm_model_num_inputs", I, [P]),
+                ("hqdm_model_num_outputs", I, [P]),
+                ("hqdm_model_input_type", ctypes.c_char_p, [P, I]),
+                ("hqdm_model_output_type", ctypes.c_char_p, [P, I]),
+                ("hqdm_model_input_bytes", S, [P, I]),
+                ("hqdm_model_output_bytes", S, [P, I]),
+                ("hqdm_model_input", P, [P, I]),
+                ("hqdm_model_output", P, [P, I]),
+                ("hqdm_model_step", I, [P]),
+                ("hqdm_model_use_graphs", I, [P, I]),
+                ("hqdm_model_graph_nodes", S, [P]),
+                ("hqdm_last_error", ctypes.c_char_p, []),
+                ("hqdm_copy_to_device", None, [P, P, S]),
+                ("hqdm_copy_to_host", None, [P, P, S]),
+                ("hqdm_device_bytes", ctypes.c_uint64, [])]:
+            getattr(rt, fn).restype = res
+            getattr(rt, fn).argtypes = args
+        self._model = rt.hqdm_model_load(str(self.path).encode())
+        if not self._model:
+            raise AotError(rt.hqdm_last_error().decode())
+        self.inputs = [self._spec(rt.hqdm_model_input_type(self._model, i))
+                       for i in range(rt.hqdm_model_num_inputs(self._model))]
+        self.outputs = [self._spec(rt.hqdm_model_output_type(self._model, i))
+                        for i in range(rt.hqdm_model_num_outputs(self._model))]
+
+    @staticmethod
+    def _spec(text):
+        dtype, dims = text.decode().split()
+        shape = () if dims == "scalar" else tuple(int(d) for d in dims.split("x"))
+        return shape, numpy_dtype(dtype)
+
+    def use_graphs(self, enabled):
+        self._rt.hqdm_model_use_graphs(self._model, int(bool(enabled)))
+
+    def graph_nodes(self):
+        """Kernels and copies of the captured step (0 before the capture)."""
+        return self._rt.hqdm_model_graph_nodes(self._model)
+
+    def device_bytes(self):
+        """Device memory the runtime holds (pooled buffers and weights)."""
+        return self._rt.hqdm_device_bytes()
+
+    def __call__(self, *args):
+        if len(args) != len(self.inputs):
+            raise TypeError("the model takes {} inputs, got {}".format(
+                len(self.inputs), len(args)))
+        rt = self._rt
+        for i, (a, (shape, dtype)) in enumerate(zip(args, self.inputs)):
+            a = np.ascontiguousarray(a, dtype=dtype)
+            if a.shape != shape:
+                raise ValueError("input {}: shape {}, the model takes {}".format(
+                    i, a.shape, shape))
+            rt.hqdm_copy_to_device(rt.hqdm_model_input(self._model, i),
+                                   a.ctypes.data, a.nbytes)
+        if rt.hqdm_model_step(self._model) != 0:
+            raise AotError(rt.hqdm_last_error().decode())
+        results = []
+        for i, (shape, dtype) in enumerate(self.outputs):
+            out = np.empty(shape, dtype=dtype)
+            rt.hqdm_copy_to_host(out.ctypes.data,
+                                 rt.hqdm_model_output(self._model, i),
+                                 out.nbytes)
+            results.append(out)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def close(self):
+        if self._model:
+            self._rt.hqdm_model_free(self._model)
+            self._model = None

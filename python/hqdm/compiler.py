@@ -17,8 +17,9 @@ text: they stay in the safetensors file the IR names (docs/Weights.md).
 
 Targets: `cpu` (an ahead-of-time shared library, loaded with ctypes), and
 `cuda` / `cuda:CHIP`: the same library with the quantized layers running as
-generated CUDA kernels through hqdm's CUDA host runtime (the rest of the
-model stays on the CPU for now).
+generated CUDA kernels through hqdm's CUDA host runtime, the rest of the
+model on the CPU; or, with whole_model=True, everything on the GPU, driven
+through the runtime's C ABI.
 """
 
 import os
@@ -119,14 +120,17 @@ def pipeline_args(quantize: Optional[str] = None, *, calibration=None,
 
 def compile(source, *, quantize: Optional[str] = None, calibration=None,
             weights=None, work_dir=None, name: Optional[str] = None,
-            target: str = "cpu", hqdm_opt=None,
-            extra_args: Sequence[str] = ()) -> CompiledModel:
+            target: str = "cpu", whole_model: bool = False, hqdm_opt=None,
+            extra_args: Sequence[str] = ()):
     """Compiles `source` (an ImportedModule, or the path of an .mlir file
     whose @forward has static tensor types) for `target` and loads it.
     `target` is "cpu", or "cuda" / "cuda:CHIP" (sm_80 ... sm_90a) to run the
     quantized layers as generated CUDA kernels (docs/CUDA.md). `weights`
     defaults to the imported module's safetensors file. Keeps the
-    intermediate files in `work_dir` (a temporary directory otherwise)."""
+    intermediate files in `work_dir` (a temporary directory otherwise).
+    With `whole_model` (a cuda target), every op runs on the GPU and the
+    result is an `aot.DeviceModel`, called the same way, whose steps after
+    the first replay a CUDA graph."""
     try:
         aot.parse_target(target)
     except aot.AotError as e:
@@ -159,7 +163,10 @@ def compile(source, *, quantize: Optional[str] = None, calibration=None,
         library = aot.compile_shared_library(mlir_path, work_dir,
                                              hqdm_opt=hqdm_opt,
                                              pipeline_args=args, name=name,
-                                             target=target)
+                                             target=target,
+                                             whole_model=whole_model)
+        if whole_model:
+            return aot.DeviceModel(library, hqdm_opt=hqdm_opt)
     except aot.AotError as e:
         raise CompileError(str(e)) from e
     return CompiledModel(library, func_name, inputs, outputs, args)

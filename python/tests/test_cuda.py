@@ -251,3 +251,89 @@ def test_cuda_conv_matches_cpu_reference(tmp_path, monkeypatch, shape, scheme):
         assert np.all(np.isfinite(got)), "an output the kernels did not write"
         scale = np.max(np.abs(expected)) + 1e-30
         assert np.max(np.abs(got - expected)) / scale <= 1e-6
+
+
+# Whole models on the GPU (whole_model=True): the held-in DiT block and UNet
+# ResBlock (test/Models), without the @main that prints on the host.
+MODELS = ROOT / "test" / "Models"
+FORWARD_ONLY = INPUTS / "forward_only.py"
+WHOLE_MODELS = {"dit_block": [(2, 16, 64), (2, 64)],
+                "unet_resblock": [(2, 32, 8, 8), (2, 64)]}
+
+
+def forward_only(tmp_path, name):
+    path = tmp_path / f"{name}.mlir"
+    subprocess.run([sys.executable, FORWARD_ONLY, MODELS / f"{name}.mlir", path],
+                   check=True)
+    return path
+
+
+@needs_runtime
+def test_whole_model_library_describes_itself(tmp_path):
+    # Without a GPU: the library links, exports the signature the C ABI
+    # reads, and loading it through the C ABI where there is no driver stops
+    # with the runtime's message (exit 1) once it needs the device.
+    source = forward_only(tmp_path, "dit_block")
+    work = tmp_path / "cuda"
+    aot.compile_shared_library(source, work, target="cuda",
+                               whole_model=True,
+                               pipeline_args=["--hqdm-quantize=scheme=w4a4"])
+    library = work / "dit_block.so"
+    # A char array: its address is the string.
+    start = ctypes.c_char.in_dll(ctypes.CDLL(str(library)), "hqdm_model_signature")
+    signature = ctypes.cast(ctypes.addressof(start), ctypes.c_char_p).value.decode()
+    assert signature == ("hqdm-model-signature v1\nfunction forward\n"
+                         "in f32 2x16x64\nin f32 2x64\nout f32 2x16x64\n")
+    env = dict(os.environ, HQDM_CUDA_DRIVER=str(tmp_path / "no-such-libcuda.so"),
+               PYTHONPATH=str(ROOT / "python"))
+    child = subprocess.run(
+        [sys.executable, "-c",
+         f"from hqdm import aot; aot.DeviceModel({str(library)!r})"],
+        env=env, capture_output=True, text=True)
+    assert child.returncode == 1, child.stderr
+    assert "hqdm CUDA runtime: cannot load" in child.stderr
+
+
+@needs_runtime
+def test_whole_model_load_errors(tmp_path):
+    # A library without a signature (compiled for the CPU) is refused by
+    # the C ABI with a message, before any device is needed.
+    source = forward_only(tmp_path, "dit_block")
+    library = aot.compile_shared_library(source, tmp_path / "cpu")
+    with pytest.raises(aot.AotError, match="has no hqdm_model_signature"):
+        aot.DeviceModel(library)
+    with pytest.raises(aot.AotError, match="cannot load"):
+        aot.DeviceModel(tmp_path / "missing.so")
+
+
+@needs_runtime
+@needs_gpu
+@pytest.mark.parametrize("scheme", ["w4a4", "w4a8"])
+@pytest.mark.parametrize("name", sorted(WHOLE_MODELS))
+def test_whole_model_matches_cpu_reference(tmp_path, monkeypatch, name, scheme):
+    monkeypatch.setenv("HQDM_CUDA_POISON", "1")
+    source = forward_only(tmp_path, name)
+    quantize = f"scheme={scheme}"
+    cpu = hqdm_compile(source, quantize=quantize, work_dir=tmp_path / "cpu")
+    gpu = hqdm_compile(source, quantize=quantize, target="cuda",
+                       whole_model=True, work_dir=tmp_path / "cuda")
+    rng = np.random.default_rng(7)
+    first = None
+    for trial in range(3):
+        args = [rng.normal(0, 1, s).astype(np.float32)
+                for s in WHOLE_MODELS[name]]
+        expected = cpu(*args)
+        got = gpu(*args)  # eager, then captured, then replayed
+        assert np.all(np.isfinite(got)), "an output the kernels did not write"
+        # The quantized layers are exact; the float ops around them (norms,
+        # softmax, SiLU/GELU through libdevice, FMA contraction) differ by
+        # ulps, which can move an activation across a rounding boundary of
+        # the next quantizer: one level of a 4-bit activation at most.
+        scale = np.max(np.abs(expected))
+        assert np.max(np.abs(got - expected)) <= 0.05 * scale
+        assert np.mean(np.abs(got - expected)) <= 1e-3 * scale
+        if trial == 0:
+            first = (args, got)
+    assert gpu.graph_nodes() > 0
+    # Replaying the graph on the first inputs gives the eager result.
+    assert np.array_equal(gpu(*first[0]), first[1])
