@@ -571,24 +571,24 @@ HQDM_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/,
   if (isHostShared)
     return driverAlloc(sizeBytes, /*isHostShared=*/true);
   uint64_t size = sizeClass(sizeBytes);
+  bool capturing;
   void *ptr = nullptr;
   {
     std::lock_guard<std::mutex> lock(memoryMutex);
-    if (capture)
+    capturing = capture != nullptr;
+    if (capturing)
       ptr = capture->pool.take(size);
     if (!ptr)
       ptr = sharedPool.take(size);
-  }
-  if (!ptr) {
-    ptr = driverAlloc(size, /*isHostShared=*/false);
-    std::lock_guard<std::mutex> lock(memoryMutex);
-    pooledSizes[ptr] = size;
-    reservedBytes += size;
-  }
-  if (capture) {
-    std::lock_guard<std::mutex> lock(memoryMutex);
-    capture->owned.emplace_back(ptr, size);
-    return ptr;
+    if (!ptr) {
+      ptr = driverAlloc(size, /*isHostShared=*/false);
+      pooledSizes[ptr] = size;
+      reservedBytes += size;
+    }
+    if (capturing) {
+      capture->owned.emplace_back(ptr, size);
+      return ptr;
+    }
   }
   // Tests poison buffers, so that anything a kernel should have written but
   // did not reads as NaN (0xFF bytes; -1 for integers).

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Kernels.h"
 #include "hqdm/Conversion/Passes.h"
 
 #include "mlir/Conversion/LLVMCommon/MemRefBuilder.h"
@@ -241,11 +242,12 @@ struct BuffersToDevicePass
     : hqdm::impl::BuffersToDevicePassBase<BuffersToDevicePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    LLVMTypeConverter converter(&getContext());
     for (func::FuncOp func : hostFunctions(module)) {
       SmallVector<Operation *> ops;
       walkHost(func, [&](Operation *op) { ops.push_back(op); });
       for (Operation *op : ops)
-        if (failed(convert(op)))
+        if (failed(convert(op, converter)))
           return signalPassFailure();
     }
     for (func::FuncOp func : hostFunctions(module)) {
@@ -259,7 +261,7 @@ struct BuffersToDevicePass
     }
   }
 
-  LogicalResult convert(Operation *op) {
+  LogicalResult convert(Operation *op, const LLVMTypeConverter &converter) {
     OpBuilder b(op);
     Location loc = op->getLoc();
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
@@ -287,7 +289,7 @@ struct BuffersToDevicePass
       return success();
     }
     if (auto global = dyn_cast<memref::GetGlobalOp>(op))
-      return deviceConstant(global);
+      return deviceConstant(global, converter);
     if (isa<memref::AllocaOp>(op))
       return op->emitOpError()
              << "is a stack buffer of the host; a model on the device "
@@ -298,7 +300,8 @@ struct BuffersToDevicePass
   /// Replaces the uses of a host global by the device copy the runtime
   /// keeps: `hqdmDeviceConstant(host address, bytes)` wrapped in a
   /// descriptor of the same static type.
-  LogicalResult deviceConstant(memref::GetGlobalOp global) {
+  LogicalResult deviceConstant(memref::GetGlobalOp global,
+                               const LLVMTypeConverter &converter) {
     MemRefType type = global.getType();
     if (!type.hasStaticShape() || !type.getLayout().isIdentity())
       return global.emitOpError()
@@ -333,7 +336,6 @@ struct BuffersToDevicePass
     Value device =
         LLVM::CallOp::create(b, loc, callee, ValueRange{host, size})
             .getResult();
-    LLVMTypeConverter converter(ctx);
     Value descriptor =
         MemRefDescriptor::fromStaticShape(b, loc, converter, type, device);
     Value replacement =
@@ -404,7 +406,8 @@ struct ReportLaunchesPass
       func.walk([&](Operation *op) {
         if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
           ++launches;
-          if (launch.getKernelModuleName().getValue() == "hqdm_kernels")
+          if (launch.getKernelModuleName().getValue() ==
+              hqdm::gpu_kernels::kKernelModule)
             ++generated;
         } else if (isa<gpu::AllocOp>(op)) {
           ++allocations;

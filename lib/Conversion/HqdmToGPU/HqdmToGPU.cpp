@@ -40,7 +40,6 @@ using namespace mlir::hqdm::gpu_kernels;
 
 namespace {
 
-constexpr StringLiteral kKernelModule = "hqdm_kernels";
 
 /// "sm_80" -> 80, "sm_90a" -> 90; 0 when the chip is not one hqdm targets.
 int chipVersion(StringRef chip) {

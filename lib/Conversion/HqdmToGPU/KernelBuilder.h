@@ -84,6 +84,20 @@ gpu::GPUFuncOp createKernel(OpBuilder &b, Location loc, StringRef name,
 SmallVector<Type> gemmArgumentTypes(MLIRContext *ctx,
                                     const LayerKernelConfig &c);
 
+/// What both GEMM kernels start from: the kernel with its two shared-memory
+/// stage buffers (aligned to `sharedAlign` bytes), its operands, and the
+/// thread's position: block origin in M and N, warp, and its lane's group
+/// g = lane / 4 and index t = lane % 4 in the MMA fragments.
+struct GemmKernelStart {
+  gpu::GPUFuncOp func;
+  Value a, sx, w;   ///< Packed input, input scale, packed weight.
+  Value sa, sb;     ///< Shared stages of A and B.
+  Value tid, blockM, blockN, warp, g, t;
+};
+GemmKernelStart beginGemmKernel(KernelBuilder &kb, const LayerKernelConfig &c,
+                                MemRefType sharedA, MemRefType sharedB,
+                                int64_t sharedAlign);
+
 /// The epilogue of one output element of the GEMM `gemm`: where `rowValid`
 /// and col < N, y[row, col] = ((f32(total) * rowScale) * sw[col]) *
 /// multiplier + bias[col], in that order, rounded to the output type.

@@ -292,6 +292,37 @@ hqdm::gpu_kernels::gemmArgumentTypes(MLIRContext *ctx,
   return args;
 }
 
+GemmKernelStart hqdm::gpu_kernels::beginGemmKernel(KernelBuilder &kb,
+                                                   const LayerKernelConfig &c,
+                                                   MemRefType sharedA,
+                                                   MemRefType sharedB,
+                                                   int64_t sharedAlign) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  GemmKernelStart s;
+  s.func = createKernel(b, loc, c.name + "_gemm",
+                        gemmArgumentTypes(b.getContext(), c),
+                        {sharedA, sharedB});
+  for (unsigned i = 0; i < 2; ++i)
+    s.func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                       b.getI64IntegerAttr(sharedAlign));
+  s.a = s.func.getArgument(0);
+  s.sx = s.func.getArgument(1);
+  s.w = s.func.getArgument(2);
+  s.sa = s.func.getWorkgroupAttributions()[0];
+  s.sb = s.func.getWorkgroupAttributions()[1];
+  s.tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  s.blockN = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+                    kb.idx(c.tileN));
+  s.blockM = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
+                    kb.idx(c.tileM));
+  Value lane = kb.rem(s.tid, kb.idx(32));
+  s.warp = kb.div(s.tid, kb.idx(32));
+  s.g = kb.div(lane, kb.idx(4));
+  s.t = kb.rem(lane, kb.idx(4));
+  return s;
+}
+
 void hqdm::gpu_kernels::storeDequantized(KernelBuilder &kb,
                                          const LayerKernelConfig &c,
                                          gpu::GPUFuncOp gemm, Value row,
@@ -748,30 +779,16 @@ gpu::GPUFuncOp hqdm::gpu_kernels::buildGemmKernel(OpBuilder &builder,
       MemRefType::get({2, c.weightPlanes * c.tileN, bWords + 4}, i32Type,
                       MemRefLayoutAttrInterface(), workgroup);
 
-  SmallVector<Type> args = gemmArgumentTypes(ctx, c);
-  gpu::GPUFuncOp func = createKernel(builder, loc, c.name + "_gemm", args,
-                                     {sharedA, sharedB});
-  // cp.async writes 16 aligned bytes (the default alignment is the
-  // element's, 4).
-  for (unsigned i = 0; i < 2; ++i)
-    func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                     builder.getI64IntegerAttr(16));
   KernelBuilder kb{builder, loc};
   OpBuilder &b = builder;
-  Value a = func.getArgument(0), sx = func.getArgument(1),
-        w = func.getArgument(2);
-  Value sa = func.getWorkgroupAttributions()[0];
-  Value sb = func.getWorkgroupAttributions()[1];
-
-  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value blockN = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
-                        kb.idx(c.tileN));
-  Value blockM = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
-                        kb.idx(c.tileM));
-  Value lane = kb.rem(tid, kb.idx(32));
-  Value warp = kb.div(tid, kb.idx(32));
-  Value g = kb.div(lane, kb.idx(4));
-  Value t = kb.rem(lane, kb.idx(4));
+  // cp.async writes 16 aligned bytes (the default alignment is the
+  // element's, 4).
+  GemmKernelStart start =
+      beginGemmKernel(kb, c, sharedA, sharedB, /*sharedAlign=*/16);
+  gpu::GPUFuncOp func = start.func;
+  Value a = start.a, sx = start.sx, w = start.w, sa = start.sa, sb = start.sb;
+  Value tid = start.tid, blockM = start.blockM, blockN = start.blockN;
+  Value warp = start.warp, g = start.g, t = start.t;
   // 2 x 2 warps; each computes a (tileM/2) x (tileN/2) sub-tile.
   int64_t warpM = c.tileM / 2, warpN = c.tileN / 2;
   int64_t mTiles = warpM / 16, nTiles = warpN / 8;

@@ -25,6 +25,9 @@ namespace mlir::hqdm::gpu_kernels {
 /// Threads per block of every kernel.
 constexpr int64_t kThreads = 128;
 
+/// The gpu.module that holds the generated layer kernels.
+constexpr llvm::StringLiteral kKernelModule = "hqdm_kernels";
+
 /// How the integer product runs on the tensor cores.
 enum class MmaKind {
   /// mma.sync m16n8k64 s4 x s4: both operands are 4-bit (sm_80 to sm_89).

@@ -64,29 +64,15 @@ hqdm::gpu_kernels::buildWgmmaGemmKernel(OpBuilder &builder, Location loc,
                                  MemRefLayoutAttrInterface(), workgroup);
   auto sharedB = MemRefType::get({2, stageB / 4}, i32Type,
                                  MemRefLayoutAttrInterface(), workgroup);
-  gpu::GPUFuncOp func =
-      createKernel(builder, loc, c.name + "_gemm", gemmArgumentTypes(ctx, c),
-                   {sharedA, sharedB});
-  // cp.async writes 16 aligned bytes; descriptors address 16-byte units.
-  for (unsigned i = 0; i < 2; ++i)
-    func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                     builder.getI64IntegerAttr(128));
   KernelBuilder kb{builder, loc};
   OpBuilder &b = builder;
-  Value a = func.getArgument(0), sx = func.getArgument(1),
-        w = func.getArgument(2);
-  Value sa = func.getWorkgroupAttributions()[0];
-  Value sb = func.getWorkgroupAttributions()[1];
-
-  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value blockN = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
-                        kb.idx(c.tileN));
-  Value blockM = kb.mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y),
-                        kb.idx(c.tileM));
-  Value lane = kb.rem(tid, kb.idx(32));
-  Value warp = kb.div(tid, kb.idx(32));
-  Value g = kb.div(lane, kb.idx(4));
-  Value t = kb.rem(lane, kb.idx(4));
+  // cp.async writes 16 aligned bytes; descriptors address 16-byte units.
+  GemmKernelStart start =
+      beginGemmKernel(kb, c, sharedA, sharedB, /*sharedAlign=*/128);
+  gpu::GPUFuncOp func = start.func;
+  Value a = start.a, sx = start.sx, w = start.w, sa = start.sa, sb = start.sb;
+  Value tid = start.tid, blockM = start.blockM, blockN = start.blockN;
+  Value warp = start.warp, g = start.g, t = start.t;
 
   // Copies the K tile starting at word `word0` of rows row0.. of `src` (with
   // leading indices `lead`) into `dst` at word `dstWord0` of `stage`: 16
