@@ -145,6 +145,7 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
   toGPU.chip = options.chip;
   toGPU.smCount = options.smCount;
   toGPU.fuseGelu = hasLibdevice(options.toolkit);
+  toGPU.fuseOps = options.fuseOps;
   pm.addPass(hqdm::createConvertHqdmToGPUPass(toGPU));
   pm.addPass(createCanonicalizerPass());
   addHqdmToLinalgPasses(pm);

@@ -124,6 +124,15 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
       that is the layer's only user (fused: the launch produces its result),
       and stores f32, f16 or bf16.
 
+    With `fuse-ops` (the default) the kernels also run the ops around a
+    layer: the prologue of a linear layer runs the producers of its float
+    input that only the quantization reads (a LayerNorm over K, when the
+    prologue holds the row in registers, then hqdm.modulate, hqdm.silu and
+    hqdm.gelu), and the epilogue runs a chain of elementwise
+    `linalg.generic` consumers of the result (DiT's gate and residual add),
+    reading their other operands, slices of them included, in place. The
+    layer's remark lists what each kernel runs.
+
     Layers the kernels do not cover stay as they are, for the CPU lowering,
     with a remark saying why (`--remarks-filter=hqdm-lower-to-cuda`).
   }];
@@ -134,7 +143,12 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
            "Streaming multiprocessors to fill when choosing tiles">,
     Option<"fuseGelu", "fuse-gelu", "bool", "true",
            "Fuse an hqdm.gelu that is a layer's only user into the GEMM "
-           "epilogue (its erf and tanh come from libdevice)">,
+           "epilogue (its erf and tanh come from libdevice); off, no fused "
+           "code calls a math function">,
+    Option<"fuseOps", "fuse-ops", "bool", "true",
+           "Fuse a linear layer's LayerNorm, modulate, SiLU and GELU "
+           "producers into its prologue, and elementwise linalg.generic "
+           "consumers of a layer's result into its GEMM epilogue">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -173,6 +173,12 @@ struct LowerToCUDAOptions : public PassPipelineOptions<LowerToCUDAOptions> {
                      "included) is device memory, weights are uploaded "
                      "once by the runtime"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> fuseOps{
+      *this, "fuse-ops",
+      llvm::cl::desc("Run the LayerNorm, modulate, SiLU and GELU before a "
+                     "linear layer in its prologue, and elementwise consumers "
+                     "of a layer's result in its epilogue"),
+      llvm::cl::init(true)};
 };
 
 /// Quantized hqdm IR to a host module in the LLVM dialect whose quantized

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Fusion.h"
 #include "Kernels.h"
 #include "hqdm/Conversion/Passes.h"
 #include "hqdm/Dialect/Hqdm/IR/HqdmOps.h"
@@ -26,6 +27,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Remarks.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::hqdm {
@@ -60,6 +62,8 @@ struct MatchedLayer {
   Value weightScale; // [N] or rank 0
   Value bias;        // [N] or null
   std::vector<int64_t> centeredWeights; // [N, K] (convolutions: [F, C*KH*KW])
+  PrologueFusion prologue; // producers of floatInput run by the prologue
+  EpilogueFusion epilogue; // consumers of the result run by the epilogue
 };
 
 /// Matches the quantizer of `op`'s input, its scale and the optional online
@@ -315,7 +319,11 @@ std::string describe(const LayerKernelConfig &c) {
          std::to_string(c.tileN) + "x" + std::to_string(c.tileK()) +
          (c.activation == EpilogueActivation::GeluTanh ? ", fused gelu (tanh)"
           : c.activation == EpilogueActivation::Gelu   ? ", fused gelu"
-                                                       : "");
+                                                       : "") +
+         (c.prologueNorm || c.prologueOps
+              ? ", prologue runs " + c.prologueOps.description
+              : "") +
+         (c.epilogueOps ? ", epilogue runs " + c.epilogueOps.description : "");
 }
 
 struct ConvertHqdmToGPUPass
@@ -370,22 +378,69 @@ struct ConvertHqdmToGPUPass
         c.activation = gelu.getApproximate() == GeluApproximation::Tanh
                            ? EpilogueActivation::GeluTanh
                            : EpilogueActivation::Gelu;
-      lower(op, layer);
-      if (gelu) {
-        // The launch now produces the GELU's result.
-        gelu.getResult().replaceAllUsesWith(gelu.getInput());
-        gelu.erase();
-      }
+      if (fuseOps)
+        fuseNeighbours(op, gelu, layer);
+      // The launch produces the result of the last op it runs.
+      Operation *last = op;
+      if (!layer.epilogue.chain.empty())
+        last = layer.epilogue.chain.back();
+      else if (gelu)
+        last = gelu;
+      lower(op, layer, last->getResult(0));
       remark::passed(op->getLoc(), remark::RemarkOpts::name("Kernels")
                                        .category("hqdm-lower-to-cuda"))
           << describe(layer.config);
-      op->erase();
+      eraseWithDeadProducers(last, op);
     }
   }
 
-  /// Replaces `op` (its result's uses) by an hqdm.gpu_launch of the layer's
-  /// kernels: [absmax,] prologue and GEMM.
-  void lower(Operation *op, MatchedLayer &layer) {
+  /// Erases `last` and then whatever only it read, transitively: the fused
+  /// consumers and GELU, the layer `layer`, its quantizer, scale and
+  /// rotation, and the producers its prologue runs.
+  static void eraseWithDeadProducers(Operation *last, Operation *layer) {
+    SmallVector<Operation *> worklist = {last};
+    while (!worklist.empty()) {
+      Operation *dead = worklist.pop_back_val();
+      SmallVector<Value> operands(dead->getOperands());
+      dead->erase();
+      for (Value operand : operands) {
+        Operation *def = operand.getDefiningOp();
+        // (Layers still to be lowered stay: the pass holds them.)
+        if (def && (def == layer || !isa<QLinearOp, QConv2DOp>(def)) &&
+            !llvm::is_contained(worklist, def) && isOpTriviallyDead(def))
+          worklist.push_back(def);
+      }
+    }
+  }
+
+  /// Finds the ops around the layer its kernels can run (Fusion.h).
+  void fuseNeighbours(Operation *op, GeluOp gelu, MatchedLayer &layer) {
+    LayerKernelConfig &c = layer.config;
+    // Math functions (exp, erf, tanh) need libdevice, like the fused GELU.
+    bool allowMath = fuseGelu;
+    if (!c.conv) {
+      layer.prologue = matchPrologueFusion(layer.floatInput, allowMath,
+                                           c.prologueKeepsRow());
+      if (!layer.prologue.empty()) {
+        layer.floatInput = layer.prologue.kernelInput;
+        c.prologueNorm = layer.prologue.norm;
+        c.prologueOps = layer.prologue.ops;
+      }
+    }
+    Value result = gelu ? Value(gelu.getResult()) : op->getResult(0);
+    layer.epilogue = matchEpilogueFusion(result, c.conv.has_value(), allowMath);
+    if (!layer.epilogue.whyStopped.empty())
+      remark::missed(op->getLoc(), remark::RemarkOpts::name("NotFused")
+                                       .category("hqdm-lower-to-cuda"))
+          << ("a consumer of " + c.name + " is not fused into its epilogue: " +
+              layer.epilogue.whyStopped);
+    c.epilogueOps = layer.epilogue.ops;
+  }
+
+  /// Replaces the uses of `replaced` (the result of `op`, or of the last op
+  /// fused after it) by an hqdm.gpu_launch of the layer's kernels: [absmax,]
+  /// prologue and GEMM.
+  void lower(Operation *op, MatchedLayer &layer, Value replaced) {
     MLIRContext *ctx = &getContext();
     LayerKernelConfig &c = layer.config;
     Location loc = op->getLoc();
@@ -411,8 +466,12 @@ struct ConvertHqdmToGPUPass
                               : buildGemmKernel(builder, loc, c);
 
     // Host side, on tensors. Operands: the float input, [the given scale,]
-    // the packed weight, its scale, [the bias,] the output; then the temps.
-    builder.setInsertionPoint(op);
+    // the packed weight, its scale, [the bias,] the operands of the fused
+    // prologue and epilogue ops, the output; then the temps. The launch
+    // replaces the last fused consumer, after every value it reads.
+    SmallVector<linalg::GenericOp> consumers = layer.epilogue.chain;
+    builder.setInsertionPoint(consumers.empty() ? op
+                                                : consumers.back().getOperation());
     SmallVector<Value> inputs = {
         c.conv ? layer.floatInput
                : collapseToMatrix(builder, loc, layer.floatInput)};
@@ -437,6 +496,17 @@ struct ConvertHqdmToGPUPass
       biasIndex = inputs.size();
       inputs.push_back(layer.bias);
     }
+    auto appendFused = [&](const std::shared_ptr<FusedOperands> &fused) {
+      SmallVector<int64_t> indices;
+      if (fused)
+        for (Value root : fused->roots()) {
+          indices.push_back(inputs.size());
+          inputs.push_back(root);
+        }
+      return indices;
+    };
+    SmallVector<int64_t> prologueOperands = appendFused(layer.prologue.operands);
+    SmallVector<int64_t> epilogueOperands = appendFused(layer.epilogue.operands);
     int64_t outputIndex = inputs.size();
     Value init = tensor::EmptyOp::create(
         builder, loc, c.outputMemRefType(ctx).getShape(), c.outputType);
@@ -472,12 +542,14 @@ struct ConvertHqdmToGPUPass
       prologueArgs.push_back(partialIndex);
     }
     prologueArgs.append({scaleIndex, packedIndex});
+    llvm::append_range(prologueArgs, prologueOperands);
     launches.push_back(
         launch(prologue, {c.prologueBlocks(), 1, 1}, prologueArgs));
     SmallVector<int64_t> gemmArgs = {packedIndex, scaleIndex, weightIndex,
                                      weightScaleIndex};
     if (biasIndex >= 0)
       gemmArgs.push_back(biasIndex);
+    llvm::append_range(gemmArgs, epilogueOperands);
     gemmArgs.push_back(outputIndex);
     launches.push_back(
         launch(gemm, {c.nPad / c.tileN, c.mPad / c.tileM, 1}, gemmArgs));
@@ -490,7 +562,7 @@ struct ConvertHqdmToGPUPass
     Value result = c.conv ? gpuLaunch.getResult(0)
                           : expandFromMatrix(builder, loc,
                                              gpuLaunch.getResult(0), resultType);
-    op->getResult(0).replaceAllUsesWith(result);
+    replaced.replaceAllUsesWith(result);
   }
 
   gpu::GPUModuleOp kernels;

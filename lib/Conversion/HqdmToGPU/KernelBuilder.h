@@ -74,6 +74,11 @@ struct KernelBuilder {
   }
 };
 
+/// sqrt(x) of an f32, rounded to nearest like the CPU's: sqrt.rn.f32.
+/// (math.sqrt would become libdevice's __nv_sqrtf, which without
+/// __nvvm_reflect flags is sqrt.approx.)
+Value correctlyRoundedSqrt(OpBuilder &b, Location loc, Value x);
+
 /// Creates `gpu.func @name(args) kernel` at the builder's insertion point and
 /// leaves the builder at the start of its body.
 gpu::GPUFuncOp createKernel(OpBuilder &b, Location loc, StringRef name,

@@ -56,6 +56,14 @@ int64_t LayerKernelConfig::prologueBlocks() const {
   return mPad / (kThreads / 32);
 }
 
+bool LayerKernelConfig::prologueKeepsRow() const {
+  RotationPlan rotation;
+  if (conv || !planRotation(hadamardBlock, rotation).empty())
+    return false;
+  int64_t segment = rotation.segment();
+  return (kPad + segment - 1) / segment * segment / 32 <= kMaxValuesPerLane;
+}
+
 MemRefType LayerKernelConfig::inputType(MLIRContext *ctx) const {
   if (conv)
     return MemRefType::get(
@@ -288,8 +296,19 @@ hqdm::gpu_kernels::gemmArgumentTypes(MLIRContext *ctx,
                             c.packedWeightType(ctx), c.weightScaleType(ctx)};
   if (c.hasBias)
     args.push_back(c.biasType(ctx));
+  llvm::append_range(args, c.epilogueOps.operands);
   args.push_back(c.outputMemRefType(ctx));
   return args;
+}
+
+Value hqdm::gpu_kernels::correctlyRoundedSqrt(OpBuilder &b, Location loc,
+                                              Value x) {
+  // gpu-to-nvvm turns llvm.intr.sqrt into a libdevice call too, so name the
+  // NVPTX intrinsic itself.
+  return LLVM::CallIntrinsicOp::create(b, loc, b.getF32Type(),
+                                       b.getStringAttr("llvm.nvvm.sqrt.rn.f"),
+                                       ValueRange{x})
+      .getResult(0);
 }
 
 GemmKernelStart hqdm::gpu_kernels::beginGemmKernel(KernelBuilder &kb,
@@ -357,13 +376,19 @@ void hqdm::gpu_kernels::storeDequantized(KernelBuilder &kb,
       if (c.outputType != f32Type)
         v = arith::TruncFOp::create(b, loc, c.outputType, v);
     }
+    SmallVector<Value> index = {row, col};
     if (c.conv) {
       // Row m of a convolution is output pixel m, NCHW.
       auto [n, oh, ow] = convOutputPixel(kb, c, row);
-      kb.store(v, y, {n, col, oh, ow});
-    } else {
-      kb.store(v, y, {row, col});
+      index = {n, col, oh, ow};
     }
+    if (c.epilogueOps) {
+      unsigned first = 4 + (c.hasBias ? 1 : 0);
+      ValueRange operands = gemm.getArguments().slice(
+          first, c.epilogueOps.operands.size());
+      v = c.epilogueOps.apply(b, loc, v, index, operands);
+    }
+    kb.store(v, y, index);
   });
 }
 
@@ -463,12 +488,14 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
                             c.dynamicScale ? Type(c.tokenScaleType(ctx))
                                            : Type(c.givenScaleType(ctx)),
                             c.packedInputType(ctx)};
+  llvm::append_range(args, c.prologueOps.operands);
   gpu::GPUFuncOp func =
       createKernel(builder, loc, c.name + "_prologue", args);
   KernelBuilder kb{builder, loc};
   OpBuilder &b = builder;
   Value x = func.getArgument(0), scaleBuf = func.getArgument(1),
         packed = func.getArgument(2);
+  ValueRange fusedOperands = func.getArguments().drop_front(3);
 
   constexpr int64_t rowsPerBlock = kThreads / 32;
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -486,19 +513,78 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
   int64_t perLane = plan.valuesPerLane, segment = plan.segment();
   int64_t chunks = c.kPad / 32;
   int64_t segments = (c.kPad + segment - 1) / segment;
-  auto loadSegment = [&](Value s) {
-    // Segments of several chunks lie wholly inside or beyond K (a multiple
-    // of the block), so one check of the first element covers all of them.
+  // A segment's input values (zero beyond K and M) and the column of each.
+  // Segments of several chunks lie wholly inside or beyond K (a multiple of
+  // the block), so one check of the first element covers all of them.
+  struct Segment {
+    SmallVector<Value> values, columns;
+    Value valid;
+  };
+  auto readSegment = [&](Value s) {
+    Segment seg;
     Value start = kb.add(kb.mul(s, kb.idx(segment)), lane);
-    Value valid = kb.andI(rowValid, kb.ult(start, kb.idx(c.k)));
-    Value safeStart = kb.select(valid, start, kb.idx(0));
-    SmallVector<Value> v;
+    seg.valid = kb.andI(rowValid, kb.ult(start, kb.idx(c.k)));
+    Value safeStart = kb.select(seg.valid, start, kb.idx(0));
     for (int64_t j = 0; j < perLane; ++j) {
-      Value value = kb.load(x, {safeRow, kb.add(safeStart, kb.idx(32 * j))});
-      v.push_back(kb.select(valid, value, zeroF));
+      Value column = kb.add(safeStart, kb.idx(32 * j));
+      Value value = kb.load(x, {safeRow, column});
+      seg.values.push_back(kb.select(seg.valid, value, zeroF));
+      seg.columns.push_back(column);
     }
-    rotateSegment(kb, plan, laneBits, v);
+    return seg;
+  };
+  // The fused elementwise ops, then the rotation; padding stays zero.
+  auto finishSegment = [&](Segment &seg) {
+    if (c.prologueOps) {
+      for (size_t j = 0; j < seg.values.size(); ++j) {
+        Value y = c.prologueOps.apply(b, loc, seg.values[j],
+                                      {safeRow, seg.columns[j]}, fusedOperands);
+        seg.values[j] = kb.select(seg.valid, y, zeroF);
+      }
+    }
+    rotateSegment(kb, plan, laneBits, seg.values);
+    return seg.values;
+  };
+  auto loadSegment = [&](Value s) {
+    Segment seg = readSegment(s);
+    return finishSegment(seg);
+  };
+  // The sum of `v` over the warp, left in every lane.
+  auto warpSum = [&](Value v) {
+    for (int64_t d = 16; d >= 1; d /= 2)
+      v = arith::AddFOp::create(b, loc, v, kb.shuffleXor(v, d));
     return v;
+  };
+  // (x - mean) / sqrt(var + epsilon) over the row's K values in registers,
+  // with the two passes of the CPU reference (mean, then the squared
+  // deviations from it); only the order of the additions differs.
+  auto normalizeRow = [&](MutableArrayRef<Segment> segments) {
+    Value sum = zeroF;
+    for (Segment &seg : segments)
+      for (Value v : seg.values)
+        sum = arith::AddFOp::create(b, loc, sum, v);
+    Value count = kb.f32(double(c.k));
+    Value mean = arith::DivFOp::create(b, loc, warpSum(sum), count);
+    Value squares = zeroF;
+    for (Segment &seg : segments) {
+      for (Value v : seg.values) {
+        Value deviation = arith::SubFOp::create(b, loc, v, mean);
+        Value square = arith::MulFOp::create(b, loc, deviation, deviation);
+        squares = arith::AddFOp::create(
+            b, loc, squares, kb.select(seg.valid, square, zeroF));
+      }
+    }
+    Value variance = arith::DivFOp::create(b, loc, warpSum(squares), count);
+    Value stdDev = correctlyRoundedSqrt(
+        b, loc,
+        arith::AddFOp::create(b, loc, variance, kb.f32(*c.prologueNorm)));
+    for (Segment &seg : segments) {
+      for (Value &v : seg.values) {
+        Value centered = arith::SubFOp::create(b, loc, v, mean);
+        v = kb.select(seg.valid, arith::DivFOp::create(b, loc, centered, stdDev),
+                      zeroF);
+      }
+    }
   };
   auto absMax = [&](Value acc, ArrayRef<Value> v) {
     for (Value value : v)
@@ -549,9 +635,14 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
 
   if (segments * perLane <= kMaxValuesPerLane) {
     // The whole row stays in registers: read once.
-    SmallVector<SmallVector<Value>> rowValues;
+    SmallVector<Segment> rowSegments;
     for (int64_t s = 0; s < segments; ++s)
-      rowValues.push_back(loadSegment(kb.idx(s)));
+      rowSegments.push_back(readSegment(kb.idx(s)));
+    if (c.prologueNorm)
+      normalizeRow(rowSegments);
+    SmallVector<SmallVector<Value>> rowValues;
+    for (Segment &seg : rowSegments)
+      rowValues.push_back(finishSegment(seg));
     Value scale;
     if (c.dynamicScale) {
       Value amax = zeroF;
@@ -564,6 +655,8 @@ hqdm::gpu_kernels::buildPrologueKernel(OpBuilder &builder, Location loc,
     for (int64_t s = 0; s < segments; ++s)
       quantizeSegment(kb.idx(s), rowValues[s], scale);
   } else {
+    assert(!c.prologueNorm && "a fused normalization needs the row in "
+                              "registers");
     // One segment at a time; a per-token scale needs a first pass for the
     // absmax, which reads and rotates the row once more.
     Value scale;

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,21 @@ enum class MmaKind {
 
 /// The activation the GEMM epilogue applies after the bias.
 enum class EpilogueActivation { None, Gelu, GeluTanh };
+
+/// Elementwise code fused into a generated kernel (Fusion.cpp builds it from
+/// the ops it replaces): the buffers it reads, which the kernel takes as extra
+/// arguments (identity layouts), and a builder of the fused value of one
+/// element from the element's index and those arguments.
+struct FusedElementwise {
+  using Apply = std::function<Value(OpBuilder &, Location, Value value,
+                                    ValueRange index, ValueRange operands)>;
+  SmallVector<Type> operands;
+  Apply apply;
+  /// The fused ops, for the layer's remark ("layer_norm, modulate").
+  std::string description;
+
+  explicit operator bool() const { return static_cast<bool>(apply); }
+};
 
 /// The window of a convolution (NCHW input, FCHW weight) run as an implicit
 /// GEMM: A is [batch * outH * outW, taps * channelsPad()], gathered from the
@@ -83,6 +99,16 @@ struct LayerKernelConfig {
   float multiplier = 1.0f;
   EpilogueActivation activation = EpilogueActivation::None;
   Type outputType; ///< f32, f16 or bf16.
+  /// A row normalization at the head of the prologue (linear layers whose
+  /// row stays in registers): x <- (x - mean) / sqrt(var + epsilon) over the
+  /// K elements of the row, with the biased variance, before prologueOps.
+  std::optional<float> prologueNorm;
+  /// Applied to each input element, index (row, k) of [M, K], before the
+  /// rotation (linear layers).
+  FusedElementwise prologueOps;
+  /// Applied to each f32 output element after the bias and the activation;
+  /// index (row, col) of [M, N], or (n, f, oh, ow) for a convolution.
+  FusedElementwise epilogueOps;
   int64_t tileM = 128, tileN = 128; ///< Thread-block tile.
   /// Set for a convolution; planLayer then derives m and k from it.
   std::optional<ConvGeometry> conv;
@@ -93,6 +119,9 @@ struct LayerKernelConfig {
   /// Blocks of the prologue: a warp per row (linear) or a thread per pixel
   /// (convolution).
   int64_t prologueBlocks() const;
+  /// Whether the prologue keeps a whole row in registers (read once; needed
+  /// for a fused row normalization). Valid after planLayer.
+  bool prologueKeepsRow() const;
   /// Per-warp partial maxima of a convolution's dynamic scale.
   int64_t partialMaxima() const { return prologueBlocks() * (kThreads / 32); }
 
@@ -244,7 +273,7 @@ ConvSource<V> convGatherSource(Arith &a, const LayerKernelConfig &c, V m,
 /// registers and then across lanes), per-token absmax (or the given scale),
 /// round-half-even quantization, packing.
 /// Arguments: input, scale (given: rank 0, read; dynamic: [mPad], written),
-/// packed input (written).
+/// packed input (written), then the operands of the fused prologue ops.
 gpu::GPUFuncOp buildPrologueKernel(OpBuilder &builder, Location loc,
                                    const LayerKernelConfig &config);
 
@@ -262,7 +291,8 @@ gpu::GPUFuncOp buildConvPrologueKernel(OpBuilder &builder, Location loc,
 /// The GEMM: cp.async double buffering, mma.sync, dequantizing epilogue
 /// (with the activation, if any); for a convolution, A is gathered from the
 /// packed pixels and the output is written NCHW. Arguments: packed input,
-/// input scale, packed weight, weight scale, [bias], output.
+/// input scale, packed weight, weight scale, [bias], the operands of the
+/// fused epilogue ops, output.
 gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, Location loc,
                                const LayerKernelConfig &config);
 

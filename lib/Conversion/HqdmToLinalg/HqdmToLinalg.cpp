@@ -1184,13 +1184,8 @@ struct SiluLowering : OpConversionPattern<SiluOp> {
   matchAndRewrite(SiluOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     return lowerUnaryInF32(op, adaptor.getInput(), rewriter,
-                           [](OpBuilder &b, Location l, Value x) -> Value {
-                             // y = x / (1 + exp(-x)).
-                             Value negated = arith::NegFOp::create(b, l, x);
-                             Value e = math::ExpOp::create(b, l, negated);
-                             Value denominator = arith::AddFOp::create(
-                                 b, l, f32Const(b, l, 1.0), e);
-                             return arith::DivFOp::create(b, l, x, denominator);
+                           [](OpBuilder &b, Location l, Value x) {
+                             return buildSiluF32(b, l, x);
                            });
   }
 };
@@ -1460,6 +1455,13 @@ struct ConvertHqdmToLinalgPass
 /// sqrt(2/pi), the constant of PyTorch's tanh GELU, to double precision (it
 /// rounds to 0.797884583 in f32); shorter decimal forms change the results.
 constexpr double kSqrt2OverPi = 0.7978845608028654;
+
+Value hqdm::buildSiluF32(OpBuilder &b, Location l, Value x) {
+  Value negated = arith::NegFOp::create(b, l, x);
+  Value e = math::ExpOp::create(b, l, negated);
+  Value denominator = arith::AddFOp::create(b, l, f32Const(b, l, 1.0), e);
+  return arith::DivFOp::create(b, l, x, denominator);
+}
 
 Value hqdm::buildGeluF32(OpBuilder &b, Location l, Value x, bool tanhForm) {
   Value f;
