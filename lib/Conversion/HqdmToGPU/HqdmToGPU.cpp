@@ -755,6 +755,20 @@ struct GpuLaunchBufferization
         failed(buffers(launch.getOutputs(), outputs)))
       return failure();
     rewriter.setInsertionPoint(op);
+    // Kernels take identity layouts: an input that bufferized to a strided
+    // view is copied to a fresh buffer first (the deallocation pipeline
+    // frees it; on the GPU the copy is a kernel).
+    for (Value &input : inputs) {
+      auto type = dyn_cast<MemRefType>(input.getType());
+      if (!type || type.getLayout().isIdentity())
+        continue;
+      auto contiguous = MemRefType::get(type.getShape(), type.getElementType(),
+                                        MemRefLayoutAttrInterface(),
+                                        type.getMemorySpace());
+      Value copy = memref::AllocOp::create(rewriter, op->getLoc(), contiguous);
+      memref::CopyOp::create(rewriter, op->getLoc(), input, copy);
+      input = copy;
+    }
     GpuLaunchOp::create(rewriter, op->getLoc(), TypeRange{},
                         launch.getLayerAttr(), inputs, outputs,
                         launch.getTempsAttr(), launch.getLaunchesAttr());
