@@ -152,7 +152,7 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
   // tensor-core kernel instead of a chain of thread-per-point kernels; it
   // reads q, k and v from the qkv launch's output, so it comes after the
   // layers. Canonicalization drops the transposes and slices it bypassed.
-  if (options.wholeModel) {
+  if (options.wholeModel && options.fuseAttention) {
     pm.addPass(hqdm::createConvertAttentionToGPUPass());
     pm.addPass(createCanonicalizerPass());
   }
