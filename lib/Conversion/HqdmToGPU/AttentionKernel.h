@@ -4,7 +4,7 @@
 // softmax(scale * q * k^T) * v over a batch of heads, in the style of
 // FlashAttention-2: a block of 4 warps takes 64 query rows of one (batch,
 // head), each warp 16 of them; the keys and values stream through shared
-// memory a tile of 64 (or 32) keys at a time; S = Q * K^T and O = P * V run
+// memory a tile of up to 64 keys at a time; S = Q * K^T and O = P * V run
 // on `mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32`; the softmax is
 // online, in f32, with a running maximum and sum per row.
 //
