@@ -148,6 +148,15 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
   toGPU.fuseOps = options.fuseOps;
   pm.addPass(hqdm::createConvertHqdmToGPUPass(toGPU));
   pm.addPass(createCanonicalizerPass());
+  // With the whole model on the GPU, each attention (two batch matmuls and
+  // the softmax between them, with the reshapes around) becomes one fused
+  // tensor-core kernel instead of a chain of thread-per-point kernels; it
+  // reads q, k and v from the qkv launch's output, so it comes after the
+  // layers. Canonicalization drops the transposes and slices it bypassed.
+  if (options.wholeModel && options.fuseAttention) {
+    pm.addPass(hqdm::createConvertAttentionToGPUPass());
+    pm.addPass(createCanonicalizerPass());
+  }
   addHqdmToLinalgPasses(pm);
   addBufferizationPasses(pm);
   // After deallocation planning, which cannot see into GPU host ops.

@@ -199,7 +199,7 @@ def parse_target(target):
 
 def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
                            name=None, cc=None, lower=True, target="cpu",
-                           whole_model=False):
+                           whole_model=False, fuse_attention=True):
     """Compiles the MLIR file `mlir_path` to `out_dir`/NAME.so and returns its
     path. `pipeline_args` are hqdm-opt arguments run before the lowering
     (e.g. ["--hqdm-quantize=scheme=w4a8"]). Intermediate files stay in
@@ -208,7 +208,8 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     "cuda:CHIP" runs the quantized layers as generated CUDA kernels (cubin
     embedded) and links hqdm's CUDA host runtime; with `whole_model` every
     op runs on the GPU and the library is driven through the runtime's C ABI
-    (include/hqdm/Runtime/Model.h, `DeviceModel`)."""
+    (include/hqdm/Runtime/Model.h, `DeviceModel`), with each attention one
+    fused f16 tensor-core kernel unless `fuse_attention` is False."""
     kind, chip = parse_target(target)
     if whole_model and kind != "cuda":
         raise AotError("whole_model needs a cuda target")
@@ -226,8 +227,9 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     if lower:
         lowering = ("--hqdm-lower-to-cpu=emit-c-interface" if kind == "cpu"
                     else "--hqdm-lower-to-cuda=emit-c-interface format=bin "
-                         "chip={}{}".format(chip, " whole-model=true"
-                                            if whole_model else ""))
+                         "chip={}{}{}".format(
+                             chip, " whole-model=true" if whole_model else "",
+                             "" if fuse_attention else " fuse-attention=false"))
         run_command("hqdm-opt (lowering to the LLVM dialect)",
                     [find_hqdm_opt(hqdm_opt), mlir_path, *pipeline_args,
                      lowering, "-o", lowered])

@@ -121,7 +121,7 @@ def pipeline_args(quantize: Optional[str] = None, *, calibration=None,
 def compile(source, *, quantize: Optional[str] = None, calibration=None,
             weights=None, work_dir=None, name: Optional[str] = None,
             target: str = "cpu", whole_model: bool = False, hqdm_opt=None,
-            extra_args: Sequence[str] = ()):
+            extra_args: Sequence[str] = (), fuse_attention: bool = True):
     """Compiles `source` (an ImportedModule, or the path of an .mlir file
     whose @forward has static tensor types) for `target` and loads it.
     `target` is "cpu", or "cuda" / "cuda:CHIP" (sm_80 ... sm_90a) to run the
@@ -130,7 +130,8 @@ def compile(source, *, quantize: Optional[str] = None, calibration=None,
     intermediate files in `work_dir` (a temporary directory otherwise).
     With `whole_model` (a cuda target), every op runs on the GPU and the
     result is an `aot.DeviceModel`, called the same way, whose steps after
-    the first replay a CUDA graph."""
+    the first replay a CUDA graph; each attention is then one fused kernel
+    with f16 operands (docs/CUDA.md), unless `fuse_attention` is False."""
     try:
         aot.parse_target(target)
     except aot.AotError as e:
@@ -164,7 +165,8 @@ def compile(source, *, quantize: Optional[str] = None, calibration=None,
                                              hqdm_opt=hqdm_opt,
                                              pipeline_args=args, name=name,
                                              target=target,
-                                             whole_model=whole_model)
+                                             whole_model=whole_model,
+                                             fuse_attention=fuse_attention)
         if whole_model:
             return aot.DeviceModel(library, hqdm_opt=hqdm_opt)
     except aot.AotError as e:

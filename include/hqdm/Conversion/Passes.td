@@ -163,6 +163,62 @@ def ConvertHqdmToGPUPass : Pass<"convert-hqdm-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertAttentionToGPUPass
+    : Pass<"convert-attention-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run softmax(scale * q * k^T) * v as one fused tensor-core kernel";
+  let description = [{
+    Recognizes an attention as torch-mlir and `hqdm-quantize` leave it, on
+    tensors: a `linalg.batch_matmul` of q and k^T into a zero-filled init,
+    an `hqdm.softmax` over its last axis, a `linalg.batch_matmul` of the
+    probabilities and v, with reshapes around them and a constant scale
+    multiplying q, k or the scores. q, k and v are traced up through
+    `tensor.expand_shape`, `tensor.collapse_shape`, `tensor.extract_slice`
+    and `linalg.transpose` to the buffers they are views of (the qkv
+    projection's output), and the output down through the reshapes and
+    transposes that merge the heads back. The whole of it becomes one
+    `hqdm.gpu_launch` of a kernel generated for its shapes (in
+    `gpu.module @hqdm_attention`): FlashAttention-style, 64 query rows of
+    one (batch, head) per block of 4 warps, K and V tiles staged in shared
+    memory as f16, `mma.sync m16n8k16` f16 with f32 accumulation for
+    q * k^T and p * v, an online softmax in f32 with `ex2.approx`, head
+    dims zero-padded to a multiple of 16 (up to 128) and keys past the end
+    masked.
+
+    ```mlir
+    %s = linalg.batch_matmul ins(%q, %kt : tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+                             outs(%zero : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+    %p = hqdm.softmax %s : tensor<4x16x16xf32>
+    %o = linalg.batch_matmul ins(%p, %v : tensor<4x16x16xf32>, tensor<4x16x32xf32>)
+                             outs(%zero2 : tensor<4x16x32xf32>) -> tensor<4x16x32xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %o = hqdm.gpu_launch "attention0" ins(%qkv : tensor<6144xf32>)
+        outs(%init : tensor<2048xf32>) {launches = [...], temps = []}
+        -> tensor<2048xf32>
+    ```
+
+    An attention that does not match (a mask or another elementwise op on
+    the scores, other element types, probabilities used elsewhere, a head
+    dim above 128, operands that are not strided views of one buffer)
+    stays as it is, with a remark saying why
+    (`--remarks-filter=hqdm-lower-to-cuda`).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def GpuLaunchToHostPass : Pass<"hqdm-gpu-launch-to-host", "::mlir::ModuleOp"> {
   let summary = "Turn bufferized hqdm.gpu_launch ops into GPU host operations";
   let description = [{

@@ -179,6 +179,12 @@ struct LowerToCUDAOptions : public PassPipelineOptions<LowerToCUDAOptions> {
                      "linear layer in its prologue, and elementwise consumers "
                      "of a layer's result in its epilogue"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseAttention{
+      *this, "fuse-attention",
+      llvm::cl::desc("With whole-model: run each attention as one fused "
+                     "tensor-core kernel (f16 operands, f32 softmax and "
+                     "accumulation) instead of f32 kernels per op"),
+      llvm::cl::init(true)};
 };
 
 /// Quantized hqdm IR to a host module in the LLVM dialect whose quantized

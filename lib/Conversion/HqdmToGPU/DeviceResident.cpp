@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AttentionKernel.h"
 #include "Kernels.h"
 #include "hqdm/Conversion/Passes.h"
 
@@ -402,13 +403,15 @@ struct ReportLaunchesPass
     : hqdm::impl::ReportLaunchesPassBase<ReportLaunchesPass> {
   void runOnOperation() override {
     for (func::FuncOp func : hostFunctions(getOperation())) {
-      int64_t launches = 0, generated = 0, allocations = 0;
+      int64_t launches = 0, generated = 0, attention = 0, allocations = 0;
       func.walk([&](Operation *op) {
         if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
           ++launches;
-          if (launch.getKernelModuleName().getValue() ==
-              hqdm::gpu_kernels::kKernelModule)
+          StringRef module = launch.getKernelModuleName().getValue();
+          if (module == hqdm::gpu_kernels::kKernelModule)
             ++generated;
+          else if (module == hqdm::gpu_kernels::kAttentionModule)
+            ++attention;
         } else if (isa<gpu::AllocOp>(op)) {
           ++allocations;
         }
@@ -420,7 +423,9 @@ struct ReportLaunchesPass
           << ("@" + func.getSymName().str() + " launches " +
               std::to_string(launches) + " kernels per call (" +
               std::to_string(generated) + " of quantized layers, " +
-              std::to_string(launches - generated) +
+              (attention ? std::to_string(attention) + " of attention, "
+                         : std::string()) +
+              std::to_string(launches - generated - attention) +
               " from parallel loops) and allocates " +
               std::to_string(allocations) + " device buffers");
     }
