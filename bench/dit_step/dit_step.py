@@ -41,6 +41,10 @@ What is measured, per batch:
   timm's Attention runs in the original DiT); torch.compile in each
   --compile-modes mode (dynamic=False, compiled anew per batch). A mode that
   fails to compile is reported as failed and the run goes on.
+- Order: the eager rows, the hqdm cases, then the torch.compile rows (the
+  slowest to start); rows not begun within --time-budget seconds are
+  reported as skipped, and every finished row is saved at once, so that a
+  run cut short by a time limit keeps its table.
 - Time per step: CUDA events on PyTorch's current stream around each step,
   each step synchronized (hqdm's step is synchronous: its events bracket
   the call), after --warmup steps: the median, minimum and maximum of
@@ -317,6 +321,13 @@ def hqdm_rows(args, manifest):
         if case["batch"] not in args.batch_list or not selected(
                 args, f"hqdm {case['scheme']}"):
             continue
+        if not args.dry_run and over_budget(args):
+            rows.append({"name": case["name"], "impl": f"hqdm {case['scheme']}",
+                         "batch": case["batch"],
+                         "error": "skipped: the run has used its time budget "
+                                  f"(--time-budget {args.time_budget:.0f} s)"})
+            args.save(rows[-1])
+            continue
         log(f"hqdm: {case['name']} (child process)")
         result_path = Path(args.out) / "run" / f"{case['name']}.json"
         result_path.parent.mkdir(exist_ok=True)
@@ -326,8 +337,17 @@ def hqdm_rows(args, manifest):
                    "--reps", str(args.reps), "--warmup", str(args.warmup)]
         if args.dry_run:
             command.append("--dry-run")
-        proc = subprocess.run(command, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+        try:
+            proc = subprocess.run(command, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  timeout=args.case_timeout)
+        except subprocess.TimeoutExpired as e:
+            stderr = e.stderr or ""
+            if isinstance(stderr, bytes):
+                stderr = stderr.decode(errors="replace")
+            proc = subprocess.CompletedProcess(
+                command, -9, "", stderr + f"\ntimed out after "
+                f"{args.case_timeout:.0f} s (--case-timeout)")
         sys.stderr.write(proc.stderr)
         if proc.returncode == 0 and result_path.is_file():
             rows.append(json.loads(result_path.read_text()))
@@ -337,6 +357,8 @@ def hqdm_rows(args, manifest):
                          "batch": case["batch"],
                          "error": f"exit status {proc.returncode}: "
                                   + proc.stderr.strip()[-1500:]})
+        if not args.dry_run:
+            args.save(rows[-1])
     return rows
 
 
@@ -375,13 +397,18 @@ def torch_model(torch, sdpa=False, seed=0, device="cuda"):
     return model
 
 
-def torch_rows(args, torch):
+def torch_rows(args, torch, compiled):
+    """The eager rows (compiled=False) or the torch.compile ones."""
     rows = []
-    variants = [("torch bf16 eager", dict(sdpa=False), None),
-                ("torch bf16 eager (SDPA attention)", dict(sdpa=True), None)]
-    if not args.no_compile:
-        variants += [(f"torch bf16 compile ({mode})", dict(sdpa=False), mode)
-                     for mode in args.compile_modes.split(",") if mode]
+    if not compiled:
+        variants = [("torch bf16 eager", dict(sdpa=False), None),
+                    ("torch bf16 eager (SDPA attention)", dict(sdpa=True),
+                     None)]
+    elif args.no_compile:
+        variants = []
+    else:
+        variants = [(f"torch bf16 compile ({mode})", dict(sdpa=False), mode)
+                    for mode in args.compile_modes.split(",") if mode]
     for batch in args.batch_list:
         gen = torch.Generator(device="cuda").manual_seed(batch)
         x = torch.randn(batch, 4, 32, 32, device="cuda", generator=gen,
@@ -393,6 +420,11 @@ def torch_rows(args, torch):
                 continue
             row = {"impl": impl, "batch": batch}
             rows.append(row)
+            if over_budget(args):
+                row["error"] = (f"skipped: the run has used its time budget "
+                                f"(--time-budget {args.time_budget:.0f} s)")
+                log(f"{impl}, batch {batch}: {row['error']}")
+                continue
             log(f"{impl}, batch {batch}")
             model = None
             try:
@@ -426,6 +458,7 @@ def torch_rows(args, torch):
             finally:
                 del model
                 torch.cuda.empty_cache()
+                args.save(row)
     return rows
 
 
@@ -449,6 +482,10 @@ def dry_run_torch(args, torch):
             f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f} M "
             "parameters")
         del model
+
+
+def over_budget(args):
+    return time.monotonic() - args.started > args.time_budget
 
 
 def selected(args, impl):
@@ -539,6 +576,21 @@ def context_lines(torch, args, manifest):
     ]
 
 
+def write_json(path, context, manifest, rows):
+    cases = []
+    for c in manifest["cases"]:
+        case = {k: v for k, v in c.items() if k != "weights"}
+        case["weights"] = {k: v for k, v in c["weights"].items()
+                           if k != "header"}
+        cases.append(case)
+    text = json.dumps({"context": context, "manifest_cases": cases,
+                       "rows": rows}, indent=1) + "\n"
+    Path(path).write_text(text)
+    runner = os.environ.get("OUT")
+    if runner and Path(runner).is_dir():
+        (Path(runner) / Path(path).name).write_text(text)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", nargs="?", default=str(HERE / "out"))
@@ -556,8 +608,18 @@ def main(argv=None):
     p.add_argument("--json", default=None)
     p.add_argument("--dry-run", action="store_true",
                    help="check everything that needs no GPU; no timings")
+    p.add_argument("--time-budget", type=float, default=480,
+                   help="seconds after which the rows not yet started are "
+                   "skipped (and reported so), so that the run ends with its "
+                   "table inside a time limit such as the device runner's "
+                   "10 minutes; torch.compile rows run last")
+    p.add_argument("--case-timeout", type=float, default=240,
+                   help="seconds an hqdm case may take before it is killed "
+                   "and reported as failed")
     p.add_argument("--hqdm-case", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    args.started = time.monotonic()
+    args.save = lambda row: None
 
     out = Path(args.out)
     runtime = out / "runtime" / "libhqdm_cuda_runtime.so"
@@ -591,22 +653,30 @@ def main(argv=None):
         args.batch_list = ([int(b) for b in args.batches.split(",")]
                            if args.batches else prepared)
         context = context_lines(torch, args, manifest)
-        rows = hqdm_rows(args, manifest)
-        rows += torch_rows(args, torch)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        json_path = Path(args.json or out / f"results-{stamp}.json")
+        saved = []
+
+        def save(row):
+            # After every row, so that a run cut short keeps what it did.
+            saved.append(row)
+            write_json(json_path, context, manifest, saved)
+            log(f"done: {row['impl']}, batch {row['batch']}: "
+                + (f"{row['timing']['median_ms']:.3f} ms/step"
+                   if "timing" in row else row.get("error", "")[:200]))
+        args.save = save
+        # The comparison the issue asks for first (eager, hqdm), then the
+        # torch.compile rows, whose compile time is the longest.
+        rows = torch_rows(args, torch, compiled=False)
+        rows += hqdm_rows(args, manifest)
+        rows += torch_rows(args, torch, compiled=True)
     except BenchError as e:
         print(f"dit_step.py: error: {e}", file=sys.stderr)
         return 1
 
     text = report(rows, context)
     print(text)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    json_path = Path(args.json or out / f"results-{stamp}.json")
-    json_path.write_text(json.dumps(
-        {"context": context, "manifest_cases": [
-            {k: v for k, v in c.items() if k != "weights"} |
-            {"weights": {k: v for k, v in c["weights"].items()
-                         if k != "header"}}
-            for c in manifest["cases"]], "rows": rows}, indent=1) + "\n")
+    write_json(json_path, context, manifest, rows)
     log(f"results: {json_path}")
     failed = [r for r in rows if "error" in r]
     return 2 if failed else 0

@@ -435,9 +435,14 @@ struct BuffersToDevicePass
     text.push_back('\0');
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     auto type = LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
-    LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
-                           LLVM::Linkage::External, kWeightsSymbol,
-                           b.getStringAttr(text));
+    auto global = LLVM::GlobalOp::create(
+        b, module.getLoc(), type, /*isConstant=*/true, LLVM::Linkage::External,
+        kWeightsSymbol, b.getStringAttr(text));
+    // Exported for the loader's dlsym, but the library's own references bind
+    // to its own copy, so that the key the host code passes is the address
+    // the loader registered even if another library with the same symbol
+    // was loaded with RTLD_GLOBAL.
+    global.setDsoLocal(true);
   }
 
   /// Writes the tensors in safetensors format: the header's length (8 bytes,

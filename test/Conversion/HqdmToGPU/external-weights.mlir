@@ -32,7 +32,7 @@ memref.global "private" constant @blob : memref<2xi32> = dense_resource<blob1>
 // CHECK-NOT: memref.get_global
 // CHECK: gpu.launch
 // CHECK:   memref.load %[[W]]
-// CHECK: llvm.mlir.global external constant @hqdm_model_weights("hqdm-model-weights v1\0Afile w.safetensors\0Atensors 4\0Abytes 73\0Afingerprint [[FINGERPRINT:[0-9a-f]+]]\0A\00")
+// CHECK: llvm.mlir.global external constant @hqdm_model_weights("hqdm-model-weights v1\0Afile w.safetensors\0Atensors 4\0Abytes 73\0Afingerprint [[FINGERPRINT:[0-9a-f]+]]\0A\00"){{.*}}dso_local
 //
 // FILE: header {{[0-9]+}} bytes, 0 past a multiple of 8
 // FILE: metadata fingerprint [[FINGERPRINT:[0-9a-f]+]]
