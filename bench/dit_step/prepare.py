@@ -244,6 +244,7 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     for stale in list(out.glob("*.so.xz")) + [out / "manifest.json"]:
         stale.unlink(missing_ok=True)
+    shutil.rmtree(out / "run", ignore_errors=True)  # dit_step.py's
     batches = [int(b) for b in args.batches.split(",")]
     schemes = args.schemes.split(",")
 
