@@ -167,7 +167,9 @@ void hqdm::buildLowerToCUDAPipeline(OpPassManager &pm,
     // Everything else as kernels of parallel loops, every buffer on the
     // device, all of it on one stream.
     pm.addPass(hqdm::createMapToGpuPass());
-    pm.addPass(hqdm::createBuffersToDevicePass());
+    hqdm::BuffersToDevicePassOptions toDevice;
+    toDevice.externalWeights = options.externalWeights;
+    pm.addPass(hqdm::createBuffersToDevicePass(toDevice));
     pm.addPass(createGpuKernelOutliningPass());
     pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
     pm.addPass(hqdm::createReportLaunchesPass());
@@ -271,10 +273,26 @@ void hqdm::registerHqdmPipelines() {
       "Lower hqdm and linalg-on-tensors IR to the LLVM dialect for the CPU "
       "(runnable by mlir-runner, or ahead of time as a shared library)",
       buildLowerToCPUPipeline);
-  PassPipelineRegistration<LowerToCUDAOptions>(
+  // Registered by hand, not with PassPipelineRegistration, so that an
+  // inconsistent set of options is an error rather than a silent choice.
+  registerPassPipeline(
       "hqdm-lower-to-cuda",
       "Lower quantized hqdm IR to a host module whose quantized layers run as "
       "generated CUDA kernels (PTX or cubin embedded) through the mgpu* "
       "runtime, and the rest on the CPU",
-      buildLowerToCUDAPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        LowerToCUDAOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        if (!options.externalWeights.empty() && !options.wholeModel)
+          return errorHandler("hqdm-lower-to-cuda: external-weights needs "
+                              "whole-model=true (only a whole-model library "
+                              "loads its weights from a file)");
+        buildLowerToCUDAPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optionHandler) {
+        optionHandler(LowerToCUDAOptions());
+      });
 }

@@ -15,7 +15,13 @@
 // descriptor(s) first when there are results, then a pointer to each
 // argument's descriptor {allocated, aligned, offset, sizes[], strides[]}.
 //
+// A library compiled with external weights also exports
+// `hqdm_model_weights`; the loader checks and uploads the weights file it
+// names (Weights.cpp) before the model's first step.
+//
 //===----------------------------------------------------------------------===//
+
+#include "Weights.h"
 
 #include "hqdm/Runtime/CudaRuntime.h"
 #include "hqdm/Runtime/Model.h"
@@ -37,7 +43,7 @@ thread_local std::string lastError;
 
 int usageError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int usageError(const char *fmt, ...) {
-  char buffer[1024];
+  char buffer[4096];
   va_list args;
   va_start(args, fmt);
   std::vsnprintf(buffer, sizeof(buffer), fmt, args);
@@ -116,16 +122,22 @@ struct hqdm_model {
   void *library = nullptr;
   void *entry = nullptr; ///< _mlir_ciface_<function>
   std::vector<Buffer> inputs, outputs;
+  hqdm::runtime::WeightSet *weights = nullptr; ///< External weights.
   hqdm_graph *graph = nullptr;
   bool useGraphs = true;
   int64_t steps = 0;
 
   ~hqdm_model() {
     hqdm_graph_destroy(graph);
+    // Only what was allocated: a load that failed before touching the
+    // device must not start it (there may be none).
     for (Buffer &b : inputs)
-      hqdm_device_free(b.device);
+      if (b.device)
+        hqdm_device_free(b.device);
     for (Buffer &b : outputs)
-      hqdm_device_free(b.device);
+      if (b.device)
+        hqdm_device_free(b.device);
+    hqdm::runtime::releaseWeights(weights);
     if (library)
       dlclose(library);
   }
@@ -203,7 +215,22 @@ void hqdm_model::call() {
   mgpuStreamDestroy(stream);
 }
 
+namespace {
+/// The file a library's weights description names, in the library's
+/// directory.
+std::string besideLibrary(const char *library, const std::string &file) {
+  std::string path = library;
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? file : path.substr(0, slash + 1) + file;
+}
+} // namespace
+
 HQDM_EXPORT hqdm_model *hqdm_model_load(const char *path) {
+  return hqdm_model_load_with_weights(path, nullptr);
+}
+
+HQDM_EXPORT hqdm_model *hqdm_model_load_with_weights(const char *path,
+                                                     const char *weights) {
   void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char *why = dlerror();
@@ -259,6 +286,40 @@ HQDM_EXPORT hqdm_model *hqdm_model_load(const char *path) {
                path, function.c_str(), model->inputs.size(), kMaxArguments);
     delete model;
     return nullptr;
+  }
+  // External weights: checked (no device needed) and uploaded first.
+  auto *description =
+      static_cast<const char *>(dlsym(library, "hqdm_model_weights"));
+  if (!description && weights) {
+    usageError("%s keeps its weights in the library (compiled without "
+               "external-weights); it takes no weights file (%s)",
+               path, weights);
+    delete model;
+    return nullptr;
+  }
+  if (description) {
+    hqdm::runtime::WeightsDescription wanted;
+    std::string error;
+    if (!hqdm::runtime::parseWeightsDescription(description, wanted,
+                                                error)) {
+      usageError("%s: %s", path, error.c_str());
+      delete model;
+      return nullptr;
+    }
+    std::string file =
+        weights ? std::string(weights) : besideLibrary(path, wanted.file);
+    model->weights =
+        hqdm::runtime::acquireWeights(description, wanted, file, error);
+    if (!model->weights) {
+      if (!weights)
+        error += " (the library was compiled with external weights in " +
+                 wanted.file +
+                 ": put it beside the library or name it with "
+                 "hqdm_model_load_with_weights)";
+      usageError("%s", error.c_str());
+      delete model;
+      return nullptr;
+    }
   }
   for (Buffer &b : model->inputs)
     b.device = hqdm_device_alloc(b.bytes ? b.bytes : 1);
@@ -350,6 +411,14 @@ HQDM_EXPORT int hqdm_model_use_graphs(hqdm_model *model, int enabled) {
 
 HQDM_EXPORT size_t hqdm_model_graph_nodes(const hqdm_model *model) {
   return model->graph ? hqdm_graph_num_nodes(model->graph) : 0;
+}
+
+HQDM_EXPORT size_t hqdm_model_weight_tensors(const hqdm_model *model) {
+  return hqdm::runtime::weightTensors(model->weights);
+}
+
+HQDM_EXPORT uint64_t hqdm_model_weight_bytes(const hqdm_model *model) {
+  return hqdm::runtime::weightDeviceBytes(model->weights);
 }
 
 HQDM_EXPORT const char *hqdm_last_error(void) { return lastError.c_str(); }

@@ -135,13 +135,16 @@ RUNNER_UTILS = ("mlir_runner_utils", "mlir_c_runner_utils")
 def runtime_link_args():
     """Linker arguments for MLIR's runner utilities, when LLVM has them, so
     that a module declaring e.g. printMemrefF32 loads (ctypes binds every
-    symbol at load time)."""
+    symbol at load time). They are linked as needed: a library that calls
+    none of them (a whole model on the GPU) does not depend on them, so it
+    loads on a machine without LLVM."""
     lib = llvm_lib_dir()
     names = [n for n in RUNNER_UTILS if (lib / "lib{}.so".format(n)).exists()]
     if not names:
         return []
-    return (["-L{}".format(lib), "-Wl,-rpath,{}".format(lib)]
-            + ["-l{}".format(n) for n in names])
+    return (["-L{}".format(lib), "-Wl,-rpath,{}".format(lib),
+             "-Wl,--push-state,--as-needed"]
+            + ["-l{}".format(n) for n in names] + ["-Wl,--pop-state"])
 
 
 def _c_compiler(cc=None):
@@ -175,15 +178,46 @@ def run_command(what, command, stdout=None):
 # Compilation
 # --------------------------------------------------------------------------
 
+RUNTIME_NAME = "libhqdm_cuda_runtime.so"
+
+
 def cuda_runtime_dir(hqdm_opt=None):
     """The directory of libhqdm_cuda_runtime.so: lib/ beside the bin/ of
     hqdm-opt (the build tree's layout)."""
     tool = Path(find_hqdm_opt(hqdm_opt)).resolve()
     lib = tool.parent.parent / "lib"
-    if not (lib / "libhqdm_cuda_runtime.so").exists():
-        raise AotError("no libhqdm_cuda_runtime.so in {} (the build found no "
-                       "cuda.h, so it has no CUDA runtime)".format(lib))
+    if not (lib / RUNTIME_NAME).exists():
+        raise AotError("no {} in {} (the build found no cuda.h, so it has no "
+                       "CUDA runtime)".format(RUNTIME_NAME, lib))
     return lib
+
+
+def find_cuda_runtime(runtime=None, hqdm_opt=None):
+    """The libhqdm_cuda_runtime.so to run whole-model libraries with:
+    `runtime` (the file or its directory) if given, else $HQDM_CUDA_RUNTIME,
+    else the one beside hqdm-opt (cuda_runtime_dir), else the repository's
+    build/lib. Needs no hqdm-opt when one of the first two is set, so that
+    a machine with the compiled libraries and the runtime, but no MLIR, can
+    run them."""
+    for candidate, origin in ((runtime, "the runtime argument"),
+                              (os.environ.get("HQDM_CUDA_RUNTIME"),
+                               "$HQDM_CUDA_RUNTIME")):
+        if candidate:
+            path = Path(candidate)
+            if path.is_dir():
+                path = path / RUNTIME_NAME
+            if not path.is_file():
+                raise AotError("no CUDA runtime at {} (from {})".format(
+                    path, origin))
+            return path
+    try:
+        return cuda_runtime_dir(hqdm_opt) / RUNTIME_NAME
+    except AotError as e:
+        built = Path(__file__).resolve().parents[2] / "build" / "lib" / RUNTIME_NAME
+        if built.is_file():
+            return built
+        raise AotError("cannot find {}: {}; or set HQDM_CUDA_RUNTIME to its "
+                       "path".format(RUNTIME_NAME, e)) from None
 
 
 def parse_target(target):
@@ -199,7 +233,8 @@ def parse_target(target):
 
 def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
                            name=None, cc=None, lower=True, target="cpu",
-                           whole_model=False, fuse_attention=True):
+                           whole_model=False, fuse_attention=True,
+                           external_weights=None):
     """Compiles the MLIR file `mlir_path` to `out_dir`/NAME.so and returns its
     path. `pipeline_args` are hqdm-opt arguments run before the lowering
     (e.g. ["--hqdm-quantize=scheme=w4a8"]). Intermediate files stay in
@@ -209,10 +244,17 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     embedded) and links hqdm's CUDA host runtime; with `whole_model` every
     op runs on the GPU and the library is driven through the runtime's C ABI
     (include/hqdm/Runtime/Model.h, `DeviceModel`), with each attention one
-    fused f16 tensor-core kernel unless `fuse_attention` is False."""
+    fused f16 tensor-core kernel unless `fuse_attention` is False.
+    `external_weights` (with whole_model; a path, or True for
+    `out_dir`/NAME.weights.safetensors) writes the weights and tables to that
+    safetensors file instead of embedding them in the library; `DeviceModel`
+    loads it from beside the library, or from where its `weights` argument
+    says."""
     kind, chip = parse_target(target)
     if whole_model and kind != "cuda":
         raise AotError("whole_model needs a cuda target")
+    if external_weights and not whole_model:
+        raise AotError("external_weights needs whole_model=True")
     mlir_path = Path(mlir_path)
     if not mlir_path.is_file():
         raise AotError("no such MLIR file: {}".format(mlir_path))
@@ -223,6 +265,8 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
     llvm_ir = out_dir / (name + ".ll")
     obj = out_dir / (name + ".o")
     library = out_dir / (name + ".so")
+    if external_weights is True:
+        external_weights = out_dir / (name + ".weights.safetensors")
 
     if lower:
         lowering = ("--hqdm-lower-to-cpu=emit-c-interface" if kind == "cpu"
@@ -230,6 +274,12 @@ def compile_shared_library(mlir_path, out_dir, hqdm_opt=None, pipeline_args=(),
                          "chip={}{}{}".format(
                              chip, " whole-model=true" if whole_model else "",
                              "" if fuse_attention else " fuse-attention=false"))
+        if external_weights:
+            path = str(Path(external_weights).resolve())
+            if any(c in path for c in " {}\"'"):
+                raise AotError("external_weights path {!r} has a character "
+                               "the pipeline options cannot hold".format(path))
+            lowering += " external-weights={}".format(path)
         run_command("hqdm-opt (lowering to the LLVM dialect)",
                     [find_hqdm_opt(hqdm_opt), mlir_path, *pipeline_args,
                      lowering, "-o", lowered])
@@ -600,13 +650,25 @@ class DeviceModel:
     the first time, then captured into a CUDA graph and replayed) and copies
     the outputs back."""
 
-    def __init__(self, path, hqdm_opt=None):
+    def __init__(self, path, hqdm_opt=None, weights=None, runtime=None):
+        """Loads the library `path`. `weights`: its external weights file
+        (default: the one it names, beside it; see compile_shared_library).
+        `runtime`: libhqdm_cuda_runtime.so or its directory (default:
+        find_cuda_runtime, which needs no hqdm-opt when $HQDM_CUDA_RUNTIME
+        is set)."""
         self.path = Path(path)
-        runtime = cuda_runtime_dir(hqdm_opt) / "libhqdm_cuda_runtime.so"
-        self._rt = rt = ctypes.CDLL(str(runtime))
+        self.runtime = find_cuda_runtime(runtime, hqdm_opt)
+        # Loaded first and by path, so that the library's own dependency on
+        # it (by soname) resolves to this copy wherever its rpath points.
+        self._model = None
+        self._rt = rt = ctypes.CDLL(str(self.runtime))
         P, I, S = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
         for fn, res, args in [
                 ("hqdm_model_load", P, [ctypes.c_char_p]),
+                ("hqdm_model_load_with_weights", P,
+                 [ctypes.c_char_p, ctypes.c_char_p]),
+                ("hqdm_model_weight_tensors", S, [P]),
+                ("hqdm_model_weight_bytes", ctypes.c_uint64, [P]),
                 ("hqdm_model_free", None, [P]),
                 ("hqdm_model_num_inputs", I, [P]),
                 ("hqdm_model_num_outputs", I, [P]),
@@ -625,7 +687,10 @@ class DeviceModel:
                 ("hqdm_device_bytes", ctypes.c_uint64, [])]:
             getattr(rt, fn).restype = res
             getattr(rt, fn).argtypes = args
-        self._model = rt.hqdm_model_load(str(self.path).encode())
+        self.weights = None if weights is None else Path(weights)
+        self._model = rt.hqdm_model_load_with_weights(
+            str(self.path).encode(),
+            None if weights is None else str(weights).encode())
         if not self._model:
             raise AotError(rt.hqdm_last_error().decode())
         self.inputs = [self._spec(rt.hqdm_model_input_type(self._model, i))
@@ -650,7 +715,17 @@ class DeviceModel:
         """Device memory the runtime holds (pooled buffers and weights)."""
         return self._rt.hqdm_device_bytes()
 
-    def __call__(self, *args):
+    def weight_tensors(self):
+        """Tensors of the external weights file (0: embedded weights)."""
+        return self._rt.hqdm_model_weight_tensors(self._model)
+
+    def weight_bytes(self):
+        """Device bytes of the external weights (0: embedded weights, which
+        the first step uploads; device_bytes counts them then)."""
+        return self._rt.hqdm_model_weight_bytes(self._model)
+
+    def write_inputs(self, *args):
+        """Copies the inputs (numpy arrays) to the model's device buffers."""
         if len(args) != len(self.inputs):
             raise TypeError("the model takes {} inputs, got {}".format(
                 len(self.inputs), len(args)))
@@ -662,8 +737,16 @@ class DeviceModel:
                     i, a.shape, shape))
             rt.hqdm_copy_to_device(rt.hqdm_model_input(self._model, i),
                                    a.ctypes.data, a.nbytes)
-        if rt.hqdm_model_step(self._model) != 0:
-            raise AotError(rt.hqdm_last_error().decode())
+
+    def step(self):
+        """One step on the inputs in the device buffers (synchronous)."""
+        if self._rt.hqdm_model_step(self._model) != 0:
+            raise AotError(self._rt.hqdm_last_error().decode())
+
+    def __call__(self, *args):
+        self.write_inputs(*args)
+        self.step()
+        rt = self._rt
         results = []
         for i, (shape, dtype) in enumerate(self.outputs):
             out = np.empty(shape, dtype=dtype)

@@ -68,8 +68,11 @@ def _import(argv):
 
 
 def _compile(argv):
-    p = argparse.ArgumentParser(prog="hqdm compile",
-                                description="Quantize and compile for the CPU.")
+    p = argparse.ArgumentParser(
+        prog="hqdm compile",
+        description="Quantize and compile to a shared library: for the CPU, "
+        "or with the quantized layers (--target cuda[:CHIP]) or the whole "
+        "model (--whole-model) on the GPU.")
     p.add_argument("model", help="an .mlir file (e.g. from hqdm import)")
     p.add_argument("-o", "--output-dir", required=True)
     p.add_argument("--quantize", metavar="OPTIONS",
@@ -78,6 +81,14 @@ def _compile(argv):
     p.add_argument("--calibration", help="statistics from hqdm calibrate")
     p.add_argument("--weights", help="safetensors file the IR's weights are in"
                    " (default: the module's hqdm.weights attribute)")
+    p.add_argument("--target", default="cpu",
+                   help="cpu (default), cuda or cuda:CHIP (sm_80 ... sm_90a)")
+    p.add_argument("--whole-model", action="store_true",
+                   help="with a cuda target: every op on the GPU, driven "
+                   "through the runtime's C ABI (include/hqdm/Runtime/Model.h)")
+    p.add_argument("--external-weights", metavar="FILE",
+                   help="with --whole-model: write the weights to this "
+                   "safetensors file instead of embedding them")
     p.add_argument("--hqdm-opt")
     args = p.parse_args(argv)
     from . import aot
@@ -87,7 +98,9 @@ def _compile(argv):
             args.model, args.output_dir, hqdm_opt=args.hqdm_opt,
             pipeline_args=pipeline_args(args.quantize,
                                         calibration=args.calibration,
-                                        weights=args.weights))
+                                        weights=args.weights),
+            target=args.target, whole_model=args.whole_model,
+            external_weights=args.external_weights)
     except aot.AotError as e:
         print(f"hqdm compile: error: {e}", file=sys.stderr)
         return 1

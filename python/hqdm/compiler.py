@@ -121,7 +121,8 @@ def pipeline_args(quantize: Optional[str] = None, *, calibration=None,
 def compile(source, *, quantize: Optional[str] = None, calibration=None,
             weights=None, work_dir=None, name: Optional[str] = None,
             target: str = "cpu", whole_model: bool = False, hqdm_opt=None,
-            extra_args: Sequence[str] = (), fuse_attention: bool = True):
+            extra_args: Sequence[str] = (), fuse_attention: bool = True,
+            external_weights=None):
     """Compiles `source` (an ImportedModule, or the path of an .mlir file
     whose @forward has static tensor types) for `target` and loads it.
     `target` is "cpu", or "cuda" / "cuda:CHIP" (sm_80 ... sm_90a) to run the
@@ -131,7 +132,10 @@ def compile(source, *, quantize: Optional[str] = None, calibration=None,
     With `whole_model` (a cuda target), every op runs on the GPU and the
     result is an `aot.DeviceModel`, called the same way, whose steps after
     the first replay a CUDA graph; each attention is then one fused kernel
-    with f16 operands (docs/CUDA.md), unless `fuse_attention` is False."""
+    with f16 operands (docs/CUDA.md), unless `fuse_attention` is False.
+    `external_weights` (with whole_model: a path, or True for
+    `work_dir`/NAME.weights.safetensors) keeps the weights out of the
+    library, in that safetensors file, which the DeviceModel loads with it."""
     try:
         aot.parse_target(target)
     except aot.AotError as e:
@@ -166,9 +170,14 @@ def compile(source, *, quantize: Optional[str] = None, calibration=None,
                                              pipeline_args=args, name=name,
                                              target=target,
                                              whole_model=whole_model,
-                                             fuse_attention=fuse_attention)
+                                             fuse_attention=fuse_attention,
+                                             external_weights=external_weights)
         if whole_model:
-            return aot.DeviceModel(library, hqdm_opt=hqdm_opt)
+            weights_file = None
+            if external_weights and external_weights is not True:
+                weights_file = Path(external_weights)
+            return aot.DeviceModel(library, hqdm_opt=hqdm_opt,
+                                   weights=weights_file)
     except aot.AotError as e:
         raise CompileError(str(e)) from e
     return CompiledModel(library, func_name, inputs, outputs, args)

@@ -11,6 +11,7 @@ above 32 (128, 1152 = 36 x 32, 4608 = 36 x 128) and a GELU fused into the
 GEMM epilogue.
 """
 import ctypes
+import re
 import os
 import subprocess
 import sys
@@ -379,6 +380,208 @@ def attention_reference(qkv, b, t, h, d, half):
     return o, np.max(np.abs(v))
 
 
+# External weights (compile_shared_library(..., external_weights=...)): the
+# library keeps no weight data; the runtime loads and checks the safetensors
+# file beside it.
+def read_safetensors(path):
+    """(header without __metadata__, metadata, data bytes) of a file."""
+    import json
+    import struct
+    raw = Path(path).read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    metadata = header.pop("__metadata__", {})
+    return header, metadata, raw[8 + length:]
+
+
+def write_safetensors(path, header, metadata, data):
+    import json
+    import struct
+    text = json.dumps({"__metadata__": metadata, **header}).encode()
+    text += b" " * (-len(text) % 8)
+    Path(path).write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
+def c_string(library, symbol):
+    start = ctypes.c_char.in_dll(library, symbol)
+    return ctypes.cast(ctypes.addressof(start), ctypes.c_char_p).value.decode()
+
+
+DIT_QUANTIZE = ["--hqdm-quantize=scheme=w4a4 clip-candidates=4"]
+
+
+@pytest.fixture(scope="module")
+def dit_external(tmp_path_factory):
+    """The DiT block compiled whole-model twice: weights embedded and
+    external. Returns (work dir, source)."""
+    tmp = tmp_path_factory.mktemp("external")
+    source = forward_only(tmp, "dit_block")
+    aot.compile_shared_library(source, tmp / "embedded", target="cuda",
+                               whole_model=True, pipeline_args=DIT_QUANTIZE)
+    aot.compile_shared_library(source, tmp / "external", target="cuda",
+                               whole_model=True, pipeline_args=DIT_QUANTIZE,
+                               external_weights=True)
+    return tmp, source
+
+
+@needs_runtime
+def test_external_weights_equal_the_embedded_bytes(dit_external):
+    tmp, _ = dit_external
+    library = tmp / "external" / "dit_block.so"
+    weights = tmp / "external" / "dit_block.weights.safetensors"
+    header, metadata, data = read_safetensors(weights)
+
+    # The library names the file and what it holds, and calls the runtime
+    # for its weights instead of carrying them.
+    description = c_string(ctypes.CDLL(str(library)), "hqdm_model_weights")
+    assert description == (
+        "hqdm-model-weights v1\nfile dit_block.weights.safetensors\n"
+        f"tensors {len(header)}\nbytes {len(data)}\n"
+        f"fingerprint {metadata['fingerprint']}\n")
+    undefined = subprocess.run(["nm", "-D", "--undefined-only", library],
+                               capture_output=True, text=True,
+                               check=True).stdout
+    assert "hqdmDeviceWeight" in undefined
+    assert "hqdmDeviceConstant" not in undefined
+    embedded_so = tmp / "embedded" / "dit_block.so"
+    assert embedded_so.stat().st_size - library.stat().st_size >= len(data)
+
+    # The embedded library's globals, made visible: relink its LLVM-dialect
+    # output with the weight globals external, and read each one's bytes
+    # where the loader put them.
+    lowered = (tmp / "embedded" / "dit_block.llvm.mlir").read_text()
+    globals_ = set(re.findall(
+        r"llvm\.mlir\.global private constant @(__constant_\w+)", lowered))
+    assert globals_ == set(header), "one tensor per weight global"
+    visible = tmp / "visible"
+    visible.mkdir()
+    (visible / "dit_block.llvm.mlir").write_text(lowered.replace(
+        "llvm.mlir.global private constant @__constant_",
+        "llvm.mlir.global external constant @__constant_"))
+    relinked = aot.compile_shared_library(
+        visible / "dit_block.llvm.mlir", visible, lower=False,
+        target="cuda", name="relinked")
+    embedded = ctypes.CDLL(str(relinked))
+    assert len(header) == 15
+    for name, tensor in header.items():
+        begin, end = tensor["data_offsets"]
+        address = ctypes.addressof(ctypes.c_char.in_dll(embedded, name))
+        assert ctypes.string_at(address, end - begin) == data[begin:end], name
+    assert sum(e - b for b, e in (t["data_offsets"]
+                                  for t in header.values())) == len(data)
+
+
+def device_model_error(library, weights=None):
+    """The message of the AotError DeviceModel raises (None if it loads)."""
+    try:
+        aot.DeviceModel(library, weights=weights).close()
+    except aot.AotError as e:
+        return str(e)
+    return None
+
+
+@needs_runtime
+def test_external_weights_load_errors(dit_external, tmp_path):
+    # Every check happens before the device is needed, so without a GPU
+    # each bad file is a message (never an exit or a crash).
+    tmp, source = dit_external
+    built = tmp / "external"
+    header, metadata, data = read_safetensors(
+        built / "dit_block.weights.safetensors")
+
+    def copy_library(name, weights_bytes=None):
+        directory = tmp_path / name
+        directory.mkdir()
+        library = directory / "dit_block.so"
+        library.write_bytes((built / "dit_block.so").read_bytes())
+        if weights_bytes is not None:
+            (directory / "dit_block.weights.safetensors").write_bytes(
+                weights_bytes)
+        return library
+
+    # No file beside the library.
+    message = device_model_error(copy_library("missing"))
+    assert "cannot open the weights file" in message
+    assert "compiled with external weights in dit_block.weights.safetensors" \
+        in message
+    # A file named explicitly that does not exist.
+    message = device_model_error(built / "dit_block.so",
+                                 weights=tmp_path / "nowhere.safetensors")
+    assert "cannot open the weights file" in message and "nowhere" in message
+    # Not safetensors.
+    message = device_model_error(copy_library("short", b"abc"))
+    assert "not a safetensors file" in message
+    message = device_model_error(copy_library("huge", b"\xff" * 16))
+    assert "header length" in message
+    message = device_model_error(
+        copy_library("json", b"\x04\x00\x00\x00\x00\x00\x00\x00{\"a\"" + data))
+    assert "malformed safetensors header" in message
+    # Truncated: the last tensor's data is cut.
+    full = (built / "dit_block.weights.safetensors").read_bytes()
+    message = device_model_error(copy_library("truncated", full[:-100]))
+    assert "truncated" in message
+    # Extra bytes after the data.
+    message = device_model_error(copy_library("longer", full + b"\0" * 64))
+    assert f"the library expects {len(data)}" in message
+    # Same sizes, a tensor renamed: the fingerprint differs.
+    renamed = dict(header)
+    first = sorted(renamed)[0]
+    renamed["renamed_" + first] = renamed.pop(first)
+    write_safetensors(tmp_path / "renamed.safetensors", renamed, metadata, data)
+    message = device_model_error(built / "dit_block.so",
+                                 weights=tmp_path / "renamed.safetensors")
+    assert "does not match the library" in message
+    # A tensor less.
+    fewer = dict(header)
+    fewer.pop(first)
+    write_safetensors(tmp_path / "fewer.safetensors", fewer, metadata, data)
+    message = device_model_error(built / "dit_block.so",
+                                 weights=tmp_path / "fewer.safetensors")
+    assert f"has {len(header) - 1} tensors, the library expects " \
+        f"{len(header)}" in message
+    # A library with embedded weights takes no file.
+    message = device_model_error(tmp / "embedded" / "dit_block.so",
+                                 weights=built / "dit_block.weights.safetensors")
+    assert "takes no weights file" in message
+
+    # The right file passes every check; then the device is needed: where
+    # there is no driver the runtime says so and exits 1.
+    env = dict(os.environ, HQDM_CUDA_DRIVER=str(tmp_path / "no-such-libcuda.so"),
+               PYTHONPATH=str(ROOT / "python"))
+    child = subprocess.run(
+        [sys.executable, "-c",
+         f"from hqdm import aot; aot.DeviceModel({str(built / 'dit_block.so')!r})"],
+        env=env, capture_output=True, text=True)
+    assert child.returncode == 1, child.stderr
+    assert "hqdm CUDA runtime: cannot load" in child.stderr
+
+
+@needs_runtime
+def test_device_model_needs_no_hqdm_opt(dit_external, tmp_path):
+    # On a machine with the libraries and the runtime but no MLIR (the
+    # benchmark's GPU machine): HQDM_CUDA_RUNTIME is enough. The library
+    # depends on nothing of LLVM's.
+    tmp, _ = dit_external
+    library = tmp / "external" / "dit_block.so"
+    needed = subprocess.run(["readelf", "-d", library], capture_output=True,
+                            text=True, check=True).stdout
+    assert "mlir" not in needed and "LLVM" not in needed
+    runtime = aot.find_cuda_runtime()
+    env = dict(os.environ, HQDM_CUDA_RUNTIME=str(runtime),
+               HQDM_OPT=str(tmp_path / "no-hqdm-opt"),
+               PATH="/usr/bin:/bin", PYTHONPATH=str(ROOT / "python"))
+    child = subprocess.run(
+        [sys.executable, "-c",
+         "from hqdm import aot\n"
+         "try:\n"
+         f"    aot.DeviceModel({str(library)!r}, weights='/nonexistent')\n"
+         "except aot.AotError as e:\n"
+         "    print(e)\n"],
+        env=env, capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
+    assert "cannot open the weights file /nonexistent" in child.stdout
+
+
 @needs_runtime
 @needs_gpu
 @pytest.mark.parametrize("shape", ["2:16:2:32", "1:17:2:72", "2:255:3:64",
@@ -405,3 +608,25 @@ def test_fused_attention_matches_float64(tmp_path, monkeypatch, shape):
     assert np.max(np.abs(got - half)) <= 1e-3 * max_v
     rounding = np.max(np.abs(half - exact))
     assert np.max(np.abs(got - cpu(qkv))) <= rounding + 1e-3 * max_v
+
+
+@pytest.mark.parametrize("scheme", ["w4a4", "w4a8"])
+def test_whole_model_external_weights_match_embedded(tmp_path, scheme):
+    # On a GPU: the same outputs with the weights in the library or in the
+    # file.
+    source = forward_only(tmp_path, "dit_block")
+    quantize = f"scheme={scheme}"
+    embedded = hqdm_compile(source, quantize=quantize, target="cuda",
+                            whole_model=True, work_dir=tmp_path / "embedded")
+    external = hqdm_compile(source, quantize=quantize, target="cuda",
+                            whole_model=True, work_dir=tmp_path / "external",
+                            external_weights=True)
+    assert external.weight_tensors() > 0 and embedded.weight_tensors() == 0
+    assert external.weight_bytes() >= Path(
+        tmp_path / "external" / "dit_block.weights.safetensors").stat().st_size \
+        - 8 - 4096
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        args = [rng.normal(0, 1, s).astype(np.float32)
+                for s in WHOLE_MODELS["dit_block"]]
+        assert np.array_equal(external(*args), embedded(*args))

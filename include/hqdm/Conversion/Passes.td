@@ -284,7 +284,52 @@ def BuffersToDevicePass
     device buffers. An operation left on the host that would read or write
     a buffer is an error naming it: it would touch device memory from the
     CPU.
+
+    With `external-weights=FILE`, the weights and tables leave the module:
+    their bytes (laid out as the LLVM lowering of the globals would lay them
+    out) go to FILE in safetensors format, one tensor per global named after
+    its symbol, and each use becomes
+    `hqdmDeviceWeight(@hqdm_model_weights, offset, bytes)`, the device copy
+    of that tensor which the runtime uploads when the model is loaded with
+    the file (`hqdm_model_load_with_weights`). `hqdm_model_weights`, a
+    NUL-terminated string constant, tells the runtime which file it needs:
+
+    ```
+    hqdm-model-weights v1
+    file dit.weights.safetensors
+    tensors 15
+    bytes 1369088
+    fingerprint 8d2f6a0c51e3b7f4
+    ```
+
+    (the file's base name, its number of tensors, the bytes of tensor data,
+    and an FNV-1a hash of the tensor list: each tensor's name, dtype, shape
+    and data offsets, not the data). Before:
+
+    ```mlir
+    %w = memref.get_global @__constant_64x64xi32 : memref<64x64xi32>
+    ```
+
+    After (the global is gone):
+
+    ```mlir
+    %p = llvm.call @hqdmDeviceWeight(%table, %offset, %bytes)
+        : (!llvm.ptr, i64, i64) -> !llvm.ptr
+    %w = builtin.unrealized_conversion_cast %descriptor
+        : !llvm.struct<...> to memref<64x64xi32>
+    ```
   }];
+  let options = [
+    Option<"externalWeights", "external-weights", "std::string", "\"\"",
+           "Write the weights and tables to this safetensors file instead of "
+           "keeping them in the module">,
+  ];
+  let statistics = [
+    Statistic<"numExternalTensors", "external-tensors",
+              "Globals written to the external weights file">,
+    Statistic<"numExternalBytes", "external-bytes",
+              "Bytes of tensor data in the external weights file">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",

@@ -185,6 +185,13 @@ struct LowerToCUDAOptions : public PassPipelineOptions<LowerToCUDAOptions> {
                      "tensor-core kernel (f16 operands, f32 softmax and "
                      "accumulation) instead of f32 kernels per op"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> externalWeights{
+      *this, "external-weights",
+      llvm::cl::desc("With whole-model: write the weights and tables to this "
+                     "safetensors file instead of embedding them; the "
+                     "runtime loads the file with the library "
+                     "(hqdm_model_load_with_weights)"),
+      llvm::cl::init("")};
 };
 
 /// Quantized hqdm IR to a host module in the LLVM dialect whose quantized
