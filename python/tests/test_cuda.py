@@ -610,6 +610,8 @@ def test_fused_attention_matches_float64(tmp_path, monkeypatch, shape):
     assert np.max(np.abs(got - cpu(qkv))) <= rounding + 1e-3 * max_v
 
 
+@needs_runtime
+@needs_gpu
 @pytest.mark.parametrize("scheme", ["w4a4", "w4a8"])
 def test_whole_model_external_weights_match_embedded(tmp_path, scheme):
     # On a GPU: the same outputs with the weights in the library or in the
