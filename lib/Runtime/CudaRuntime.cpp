@@ -63,6 +63,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Fatal.h"
 #include "hqdm/Runtime/CudaRuntime.h"
 #include "hqdm/Runtime/Model.h"
 
@@ -153,8 +154,9 @@ int defaultDevice = -1; // set by mgpuSetDefaultDevice before first use
   std::_Exit(1);
 }
 
-[[noreturn]] __attribute__((format(printf, 1, 2))) void
-fatal(const char *fmt, ...) {
+} // namespace
+
+void hqdm::runtime::fatal(const char *fmt, ...) {
   std::fputs("hqdm CUDA runtime: ", stderr);
   va_list args;
   va_start(args, fmt);
@@ -163,6 +165,9 @@ fatal(const char *fmt, ...) {
   std::fputc('\n', stderr);
   die();
 }
+
+namespace {
+using hqdm::runtime::fatal;
 
 void describe(CUresult result, const char **name, const char **text) {
   *name = nullptr;

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Fatal.h"
 #include "Weights.h"
 
 #include "hqdm/Runtime/Model.h"
@@ -528,19 +529,6 @@ struct hqdm::runtime::WeightSet {
 namespace {
 std::mutex registryMutex;
 std::unordered_map<const void *, WeightSet *> registry;
-
-[[noreturn]] __attribute__((format(printf, 1, 2))) void
-fatal(const char *fmt, ...) {
-  std::fputs("hqdm CUDA runtime: ", stderr);
-  va_list args;
-  va_start(args, fmt);
-  std::vfprintf(stderr, fmt, args);
-  va_end(args);
-  std::fputc('\n', stderr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  std::_Exit(1);
-}
 
 std::string realPath(const std::string &path) {
   char *resolved = realpath(path.c_str(), nullptr);

@@ -46,6 +46,25 @@ static Operation *staticView(Value v) {
   return nullptr;
 }
 
+/// The indices of `linear` in a row-major array of `sizes` (none for no
+/// sizes; the first index is not reduced modulo sizes[0]).
+static SmallVector<Value> delinearize(KernelBuilder &kb, Value linear,
+                                      ArrayRef<int64_t> sizes) {
+  if (sizes.empty())
+    return {};
+  SmallVector<Value> parts(sizes.size());
+  for (int64_t i = sizes.size() - 1; i > 0; --i) {
+    if (sizes[i] == 1) {
+      parts[i] = kb.idx(0);
+      continue;
+    }
+    parts[i] = kb.rem(linear, kb.idx(sizes[i]));
+    linear = kb.div(linear, kb.idx(sizes[i]));
+  }
+  parts[0] = linear;
+  return parts;
+}
+
 unsigned FusedOperands::add(Value tensor) {
   Entry entry;
   Value root = tensor;
@@ -113,20 +132,10 @@ Value FusedOperands::load(OpBuilder &b, Location loc, unsigned handle,
       ArrayRef<int64_t> shape = collapse.getSrcType().getShape();
       for (auto [r, group] :
            llvm::enumerate(collapse.getReassociationIndices())) {
-        SmallVector<Value> parts(group.size());
-        Value rest = index[r];
-        for (int64_t i = group.size() - 1; i >= 0; --i) {
-          int64_t size = shape[group[i]];
-          if (i == 0) {
-            parts[i] = rest;
-          } else if (size == 1) {
-            parts[i] = kb.idx(0);
-          } else {
-            parts[i] = kb.rem(rest, kb.idx(size));
-            rest = kb.div(rest, kb.idx(size));
-          }
-        }
-        llvm::append_range(source, parts);
+        SmallVector<int64_t> sizes;
+        for (int64_t d : group)
+          sizes.push_back(shape[d]);
+        llvm::append_range(source, delinearize(kb, index[r], sizes));
       }
     }
     index = std::move(source);
@@ -355,17 +364,8 @@ EpilogueFusion gpu_kernels::matchEpilogueFusion(Value result, bool conv,
     // leading dimensions, linearized.
     SmallVector<Value> point(index);
     if (!conv) {
-      point.assign(resultShape.size(), Value());
-      point.back() = index[1];
-      Value rest = index[0];
-      for (int64_t d = resultShape.size() - 2; d >= 0; --d) {
-        if (d == 0) {
-          point[d] = rest;
-          continue;
-        }
-        point[d] = kb.rem(rest, kb.idx(resultShape[d]));
-        rest = kb.div(rest, kb.idx(resultShape[d]));
-      }
+      point = delinearize(kb, index[0], ArrayRef(resultShape).drop_back());
+      point.push_back(index[1]);
     }
     for (auto [chained, inputs] : llvm::zip(chain, handles)) {
       linalg::GenericOp generic = chained;
